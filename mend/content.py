@@ -1,0 +1,177 @@
+"""Loading content: Markdown files with YAML front matter, validated into ``Page``s.
+
+One file is one page.  The folder a file sits in is its section; files directly
+in ``content/`` are stand-alone pages (``index.md`` is the home page).  The
+URL is ``/<section>/<slug>/`` with the slug taken from the file name unless the
+front matter gives ``slug:``.  Nothing here renders anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .diagnostics import Report
+from .schema import Field, YamlProblem, load_yaml, validate
+
+KINDS = ("article", "faq", "worksheet", "page")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+FENCE = "---"
+
+COMMON_FIELDS = {
+    "title": Field("str", True, "the page's title"),
+    "summary": Field("str", True, "one or two sentences: shown in lists, search results and link previews"),
+    "kind": Field("str", True, "what sort of page this is", KINDS),
+    "authors": Field("str_list", True, "who wrote the page, e.g. [Mend editorial team]"),
+    "reviewers": Field("str_list", True, "who reviewed the page, e.g. [Mend editorial team]"),
+    "last_reviewed": Field("date", True, "when the whole page was last reviewed"),
+    "next_review": Field("date", True, "when the page is next due for review"),
+    "slug": Field("str", False, "the last part of the URL; defaults to the file name"),
+    "order": Field("int", False, "position within its section; lower comes first"),
+    "updated": Field("date", False, "last substantive change, if after last_reviewed"),
+}
+
+# Fields each kind adds to the common ones.  Documented in README.md.
+KIND_FIELDS: dict[str, dict[str, Field]] = {
+    "article": {
+        "experience_based": Field("list", False, "'##' sections whose advice rests on experience, not studies"),
+    },
+    "faq": {},
+    "worksheet": {
+        "pages": Field("int", False, "how many printed pages the worksheet must fit on"),
+        "file_title": Field("str", False, "neutral title used for the PDF file name and title bar"),
+    },
+    "page": {
+        "template": Field("str", False, "template to render with instead of page.html"),
+        "allow_myths": Field("bool", False, "allow ':::myth' blocks that quote a myth to correct it"),
+        "experience_based": Field("list", False, "'##' sections whose advice rests on experience, not studies"),
+    },
+}
+
+
+@dataclass
+class Page:
+    source: Path            # path on disk
+    shown: str              # path as printed in diagnostics, relative to the project
+    kind: str
+    slug: str
+    section: str            # "" for pages directly in content/
+    url: str                # site path: "/", "/help/", "/guide/space/"
+    meta: dict
+    body: str
+    body_line: int          # line of the file where the body starts
+    positions: dict = field(default_factory=dict)   # front-matter key -> (line, col) in the file
+
+    @property
+    def output_path(self) -> str:
+        """Where the page goes inside the output folder."""
+        return (self.url.strip("/") + "/index.html").lstrip("/")
+
+    @property
+    def title(self) -> str:
+        return self.meta["title"]
+
+
+def schema_for(kind: str) -> dict[str, Field]:
+    return {**COMMON_FIELDS, **KIND_FIELDS.get(kind, {})}
+
+
+def discover(content_dir: Path) -> list[Path]:
+    """Every Markdown file under content/, in a stable order."""
+    return sorted(p for p in content_dir.rglob("*.md") if p.is_file())
+
+
+def load_pages(content_dir: Path, display_root: Path, report: Report) -> list[Page]:
+    pages = []
+    for path in discover(content_dir):
+        page = load_page(path, content_dir, display_root, report)
+        if page is not None:
+            pages.append(page)
+    _check_unique_urls(pages, report)
+    return pages
+
+
+def load_page(path: Path, content_dir: Path, display_root: Path, report: Report) -> Page | None:
+    shown = str(path.relative_to(display_root)) if path.is_relative_to(display_root) else str(path)
+    text = _read_text(path, shown, report)
+    if text is None:
+        return None
+    split = split_front_matter(text, shown, report)
+    if split is None:
+        return None
+    yaml_text, body, body_line = split
+    try:
+        meta, positions = load_yaml(yaml_text)
+    except YamlProblem as exc:
+        report.error(shown, exc.line + 1, exc.col, "yaml-syntax", f"invalid YAML in front matter: {exc}",
+                     "front matter is YAML between two '---' lines; check quotes, colons and indentation")
+        return None
+    if not isinstance(meta, dict):
+        report.error(shown, 2, 1, "frontmatter-not-mapping",
+                     "front matter must be a mapping of fields (key: value)",
+                     "for example:\n    title: Deciding whether to try again\n    kind: article")
+        return None
+    positions = {k: (line + 1, col) for k, (line, col) in positions.items()}
+    kind = meta.get("kind")
+    if not validate(meta, schema_for(kind if kind in KINDS else ""), positions, shown, report):
+        return None
+    section = path.parent.relative_to(content_dir).as_posix()
+    section = "" if section == "." else section
+    slug = meta.get("slug") or path.stem
+    if not SLUG_RE.match(slug) or not all(SLUG_RE.match(part) for part in section.split("/") if part):
+        line, col = positions.get("slug", (1, 1))
+        report.error(shown, line, col, "bad-slug", f"'{slug if section == '' else section + '/' + slug}' cannot be used in a URL",
+                     "use lower-case letters, digits and single hyphens, e.g. 'space-after-a-breakup'")
+        return None
+    url = "/" if (section, slug) == ("", "index") else str(PurePosixPath("/", section, slug)) + "/"
+    return Page(path, shown, kind, slug, section, url, meta, body, body_line, positions)
+
+
+def _read_text(path: Path, shown: str, report: Report) -> str | None:
+    data = path.read_bytes()
+    if not data.strip():
+        report.error(shown, 1, 1, "empty-file", "the file is empty",
+                     "run 'python build.py new KIND SLUG' to start a page with valid front matter")
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        report.error(shown, line, col, "encoding", "the file is not valid UTF-8",
+                     "save it as UTF-8 in your editor")
+        return None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+
+
+def split_front_matter(text: str, shown: str, report: Report) -> tuple[str, str, int] | None:
+    """Split ``---`` front matter from the body.  Returns (yaml, body, first body line)."""
+    lines = text.split("\n")
+    if lines[0].rstrip() != FENCE:
+        report.error(shown, 1, 1, "frontmatter-missing", "the file does not start with '---' front matter",
+                     "start the file with a '---' line, the page's fields, and another '---' line")
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() == FENCE:
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:]), index + 2
+    report.error(shown, 1, 1, "frontmatter-unclosed", "the front matter has no closing '---' line",
+                 "add a line with just '---' after the last field")
+    return None
+
+
+def _check_unique_urls(pages: list[Page], report: Report) -> None:
+    by_url: dict[str, list[Page]] = {}
+    for page in pages:
+        by_url.setdefault(page.url, []).append(page)
+    for url, same in by_url.items():
+        if len(same) > 1:
+            for page in same:
+                others = ", ".join(p.shown for p in same if p is not page)
+                line, col = page.positions.get("slug", (1, 1))
+                report.error(page.shown, line, col, "duplicate-slug", f"another page has the URL {url}: {others}",
+                             "give one of them a different file name or 'slug:'")
+    for url in list(by_url):
+        if len(by_url[url]) > 1:
+            del by_url[url]
+    pages[:] = [p for p in pages if p.url in by_url]

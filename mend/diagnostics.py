@@ -1,0 +1,90 @@
+"""Diagnostics: every problem the build finds, reported as ``path:line:col``.
+
+The build never stops at the first problem.  Each stage adds what it finds to a
+``Report`` and the command line prints them all at the end, sorted by file and
+position, the way compilers (and Hugo) do, so an editor can jump to each one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    path: str
+    line: int
+    col: int
+    severity: str
+    code: str
+    message: str
+    hint: str = ""
+
+    def format(self) -> str:
+        text = f"{self.path}:{self.line}:{self.col}: {self.severity}[{self.code}]: {self.message}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+@dataclass
+class Report:
+    """Collects diagnostics from every stage of one build."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, path, line, col, code, message, hint=""):
+        self.items.append(Diagnostic(str(path), max(line, 1), max(col, 1), ERROR, code, message, hint))
+
+    def warning(self, path, line, col, code, message, hint=""):
+        self.items.append(Diagnostic(str(path), max(line, 1), max(col, 1), WARNING, code, message, hint))
+
+    def extend(self, diagnostics) -> None:
+        self.items.extend(diagnostics)
+
+    def errors(self, strict: bool = False) -> list[Diagnostic]:
+        """What fails the build: errors, and warnings too under ``--strict``."""
+        return [d for d in self.items if d.severity == ERROR or strict]
+
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == WARNING]
+
+    def failed(self, strict: bool = False) -> bool:
+        return bool(self.errors(strict))
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(set(self.items))
+
+    def format(self, strict: bool = False) -> str:
+        lines = []
+        for d in self.sorted():
+            if strict and d.severity == WARNING:
+                d = Diagnostic(d.path, d.line, d.col, ERROR, d.code, d.message, d.hint)
+            lines.append(d.format())
+        return "\n".join(lines)
+
+
+def did_you_mean(word: str, options) -> str:
+    """A hint naming the closest valid option, or "" when nothing is close."""
+    close = difflib.get_close_matches(str(word), sorted(options), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def position_of(text: str, needle: str, first_line: int = 1) -> tuple[int, int]:
+    """Line and column of ``needle`` in ``text`` (which starts at ``first_line``).
+
+    Python-Markdown does not track source positions, so diagnostics about links
+    and the like are placed by finding the offending text in the source.
+    Falls back to the start of the text when the needle cannot be found.
+    """
+    index = text.find(needle) if needle else -1
+    if index < 0:
+        return first_line, 1
+    before = text[:index]
+    line = first_line + before.count("\n")
+    col = index - (before.rfind("\n") + 1) + 1
+    return line, col

@@ -1,0 +1,217 @@
+"""Markdown to safe HTML.
+
+One Python-Markdown instance is made per process and reset between pages
+(creating one costs more than converting a page).  A treeprocessor collects
+every link, rewrites internal ones to relative URLs, and notes unsafe URLs and
+attributes; raw HTML is refused with a diagnostic; and the result is cleaned
+against an allow-list with nh3 as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+from .urls import SAFE_SCHEMES, relative_url, resolve_site_path, scheme_of
+
+MAX_NESTING = 32
+
+ALLOWED_TAGS = {
+    "a", "abbr", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "section", "span", "strong", "sub", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "aside",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class", "title", "role", "lang", "aria-label", "aria-hidden", "aria-describedby"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height", "loading"},
+    "td": {"align"},
+    "th": {"align", "scope"},
+    "ol": {"start"},
+}
+# Attributes Markdown itself never writes but attr_list would let through.
+_ATTRIBUTE_OK = set().union(*ALLOWED_ATTRIBUTES.values())
+_ENTITY_RE = re.compile(r"^&(?:#\d+|#x[0-9a-fA-F]+|\w+);$")
+_COMMENT_RE = re.compile(r"^\s*<!--.*-->\s*$", re.S)
+
+
+@dataclass
+class Link:
+    href: str            # as written by the editor
+    target: str | None   # site path it resolves to; None for external links
+    fragment: str
+    element: str         # "a" or "img"
+
+
+@dataclass
+class Problem:
+    code: str
+    message: str
+    needle: str          # text to look for in the source to place the diagnostic
+    hint: str = ""
+
+
+@dataclass
+class Rendered:
+    html: str
+    headings: list[dict]                         # toc tokens, flattened: level, id, name
+    links: list[Link] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class _LinkTreeprocessor(Treeprocessor):
+    """Collects links, rewrites internal ones, flags unsafe URLs and attributes."""
+
+    def __init__(self, md, context):
+        super().__init__(md)
+        self.context = context
+
+    def run(self, root: Element):
+        ctx = self.context
+        for element in root.iter():
+            for name in list(element.attrib):
+                if name not in _ATTRIBUTE_OK:
+                    element.attrib.pop(name)
+                    ctx.problems.append(Problem("unsafe-attribute", f"attribute '{name}' is not allowed in content",
+                                                name,
+                                                "event handlers and styles come from templates, not content"))
+            attr = {"a": "href", "img": "src"}.get(element.tag)
+            if attr and attr in element.attrib:
+                element.set(attr, self._link(element.tag, element.get(attr)))
+
+    def _link(self, tag: str, href: str) -> str:
+        ctx = self.context
+        scheme = scheme_of(href)
+        if scheme:
+            if scheme not in SAFE_SCHEMES:
+                ctx.problems.append(Problem("unsafe-url", f"'{scheme}:' links are not allowed", href[:40],
+                                            "link with http:, https:, mailto: or tel: only"))
+                return "#"
+            ctx.links.append(Link(href, None, "", tag))
+            return href
+        if href.startswith("//"):
+            ctx.links.append(Link(href, None, "", tag))
+            return href
+        resolved = resolve_site_path(href, ctx.page_url, ctx.page_source, ctx.source_urls)
+        if resolved is None:
+            ctx.links.append(Link(href, "", "", tag))
+            return href
+        target, fragment = resolved
+        ctx.links.append(Link(href, target, fragment, tag))
+        if target == ctx.page_url:
+            return "#" + fragment if fragment else "./"
+        return relative_url(ctx.page_url, target + ("#" + fragment if fragment else ""))
+
+
+class _SafetyExtension(Extension):
+    def __init__(self, context):
+        super().__init__()
+        self.context = context
+
+    def extendMarkdown(self, md):
+        # Priority 1: after inline links exist and toc (5) has given headings their ids.
+        md.treeprocessors.register(_LinkTreeprocessor(md, self.context), "mend-links", 1)
+
+
+@dataclass
+class _Context:
+    page_url: str = "/"
+    page_source: str = ""
+    source_urls: dict = field(default_factory=dict)
+    links: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+
+
+class MarkdownRenderer:
+    """A reusable Markdown converter for one process."""
+
+    def __init__(self):
+        self.context = _Context()
+        self.md = markdown.Markdown(
+            extensions=["footnotes", "tables", "toc", "attr_list", "admonition", "sane_lists",
+                        _SafetyExtension(self.context)],
+            extension_configs={
+                "tables": {"use_align_attribute": True},
+                "footnotes": {"BACKLINK_TITLE": "Back to reference %d in the text"},
+            },
+            output_format="html",
+        )
+
+    def render(self, text: str, page_url: str, page_source: str, source_urls: dict) -> Rendered:
+        ctx = self.context
+        ctx.page_url, ctx.page_source, ctx.source_urls = page_url, page_source, source_urls
+        ctx.links, ctx.problems = [], []
+        depth = nesting_depth(text)
+        if depth > MAX_NESTING:
+            return Rendered("", [], [], [Problem("nesting-too-deep", f"lists or quotes nest {depth} levels deep",
+                                                 "", f"keep nesting under {MAX_NESTING} levels")])
+        self.md.reset()
+        try:
+            html = self.md.convert(text)
+        except RecursionError:
+            return Rendered("", [], [], [Problem("nesting-too-deep", "the Markdown nests too deeply to render",
+                                                 "", "simplify nested lists, quotes or emphasis")])
+        problems = ctx.problems + _raw_html_problems(self.md.htmlStash.rawHtmlBlocks)
+        headings = list(_flatten(self.md.toc_tokens))
+        return Rendered(sanitize(html), headings, ctx.links, problems)
+
+
+def _raw_html_problems(stashed) -> list[Problem]:
+    problems = []
+    for block in stashed:
+        text = str(block)
+        if _ENTITY_RE.match(text) or _COMMENT_RE.match(text):
+            continue
+        problems.append(Problem("raw-html", "raw HTML is not allowed in content", text.strip()[:60],
+                                "use Markdown instead; ask a developer if a template needs a new feature"))
+    return problems
+
+
+def sanitize(html: str) -> str:
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True)
+
+
+def nesting_depth(text: str) -> int:
+    """Deepest nesting of block quotes and indented lists, measured cheaply before parsing."""
+    deepest = 0
+    for line in text.split("\n"):
+        stripped = line.lstrip(" \t")
+        indent = len(line) - len(stripped)
+        quotes = len(stripped) - len(stripped.lstrip("> "))
+        deepest = max(deepest, indent // 4, stripped[:quotes].count(">"))
+    return deepest
+
+
+def _flatten(tokens):
+    for token in tokens:
+        yield {"level": token["level"], "id": token["id"], "name": token["name"]}
+        yield from _flatten(token["children"])
+
+
+_H2_RE = re.compile(r'<h2 id="([^"]*)">(.*?)</h2>', re.S)
+_BLOCK_TAG_RE = re.compile(r"</?(?:p|li|ul|ol|br|div|h[1-6]|tr|td|th|table|blockquote|pre|hr)\b[^>]*>")
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def split_h2_sections(html: str) -> tuple[str, list[dict]]:
+    """Split rendered HTML at its ``<h2>`` headings: (intro HTML, [{id, title_html, title, html}])."""
+    parts = _H2_RE.split(html)
+    intro, sections = parts[0], []
+    for i in range(1, len(parts), 3):
+        anchor, title_html, content = parts[i], parts[i + 1], parts[i + 2]
+        sections.append({"id": anchor, "title_html": title_html, "title": plain_text(title_html),
+                         "html": content.strip()})
+    return intro.strip(), sections
+
+
+def plain_text(html: str) -> str:
+    """Visible text of an HTML fragment, with whitespace collapsed."""
+    return " ".join(html_lib.unescape(_TAG_RE.sub("", _BLOCK_TAG_RE.sub(" ", html))).split())

@@ -1,0 +1,125 @@
+"""Typed schemas for YAML mappings (front matter and site configuration).
+
+A schema is a dict of ``Field``s.  ``validate`` checks a parsed mapping against
+it and reports every missing, mistyped or unknown key at the line where it is,
+with a "did you mean" hint for typos.  YAML is only ever parsed with the safe
+loader (the C one when PyYAML has it: about ten times faster).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import yaml
+
+from .diagnostics import Report, did_you_mean
+
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YamlProblem(Exception):
+    """A YAML syntax error, with the 1-based position of the problem."""
+
+    def __init__(self, message: str, line: int, col: int):
+        super().__init__(message)
+        self.line, self.col = line, col
+
+
+def load_yaml(text: str) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """Parse YAML safely; return the data and the 1-based position of each top-level key."""
+    loader = SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlProblem(exc.problem or str(exc), line, col) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        raise YamlProblem(str(exc).splitlines()[0], 1, 1) from None
+    finally:
+        loader.dispose()
+    positions: dict[str, tuple[int, int]] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            positions[str(key_node.value)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+    return data, positions
+
+
+def _is_date(value) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def _is_str_list(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+# Each type: a check and how to name it in a message.
+TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "str": (lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty string"),
+    "text": (lambda v: isinstance(v, str), "a string"),
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "date": (_is_date, "a date written as YYYY-MM-DD"),
+    "str_list": (_is_str_list, "a non-empty list of strings"),
+    "list": (lambda v: isinstance(v, list), "a list"),
+    "mapping": (lambda v: isinstance(v, dict), "a mapping"),
+    "any": (lambda v: True, "anything"),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    type: str
+    required: bool = False
+    doc: str = ""
+    choices: tuple = ()
+
+
+def validate(data: dict, schema: dict[str, Field], positions, path, report: Report, *,
+             line_offset: int = 0, what: str = "front matter") -> bool:
+    """Check ``data`` against ``schema``; report every problem.  True when clean."""
+    before = len(report.errors())
+
+    def at(key):
+        line, col = positions.get(key, (1 - line_offset, 1))
+        return line + line_offset, col
+
+    for key in data:
+        if key not in schema:
+            line, col = at(key)
+            report.error(path, line, col, "unknown-field", f"unknown {what} field '{key}'",
+                         did_you_mean(key, schema) or f"allowed fields: {', '.join(sorted(schema))}")
+    for key, spec in schema.items():
+        if key not in data or data[key] is None:
+            if spec.required:
+                report.error(path, 1, 1, "missing-field",
+                             f"missing required {what} field '{key}'",
+                             f"add '{key}:' ({TYPES[spec.type][1]}){': ' + spec.doc if spec.doc else ''}")
+            continue
+        check, described = TYPES[spec.type]
+        value = data[key]
+        line, col = at(key)
+        if not check(value):
+            report.error(path, line, col, "field-type",
+                         f"'{key}' must be {described}, not {_describe(value)}",
+                         spec.doc)
+        elif spec.choices and value not in spec.choices:
+            report.error(path, line, col, "field-value",
+                         f"'{key}' must be one of {', '.join(map(str, spec.choices))}, not '{value}'",
+                         did_you_mean(value, spec.choices))
+    return len(report.errors()) == before
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dt.datetime):
+        return "a date and time"
+    if isinstance(value, str):
+        return f"the string '{value[:40]}'"
+    return f"a {type(value).__name__.replace('dict', 'mapping')}"
