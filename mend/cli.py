@@ -14,13 +14,23 @@ from .pipeline import Project, build
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
 
-def parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    common.add_argument("--root", type=Path, default=Path.cwd(), help="project folder (default: current folder)")
-    common.add_argument("--out", type=Path, default=None, help="output folder (default: ROOT/site)")
+def _common_options(defaults: bool) -> argparse.ArgumentParser:
+    """Options accepted before and after the command.  After it they default to
+    SUPPRESS, so 'build.py --strict check' keeps the --strict given first."""
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
 
-    top = argparse.ArgumentParser(prog="build.py", parents=[common],
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--strict", action="store_true", default=default(False), help="treat warnings as errors")
+    common.add_argument("--root", type=Path, default=default(Path.cwd()),
+                        help="project folder (default: current folder)")
+    common.add_argument("--out", type=Path, default=default(None), help="output folder (default: ROOT/site)")
+    return common
+
+
+def parser() -> argparse.ArgumentParser:
+    common = _common_options(defaults=False)
+    top = argparse.ArgumentParser(prog="build.py", parents=[_common_options(defaults=True)],
                                   description="Build the Mend guide from content/ and templates/ into site/.")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("build", parents=[common], help="build the site into site/ (the default)",
