@@ -79,11 +79,13 @@ def position_of(text: str, needle: str, first_line: int = 1) -> tuple[int, int]:
 
     Python-Markdown does not track source positions, so diagnostics about links
     and the like are placed by finding the offending text in the source.
-    Falls back to the start of the text when the needle cannot be found.
+    Falls back to the first non-blank line when the needle cannot be found
+    (Python-Markdown expands tabs, for one, so its text can differ from the source).
     """
     index = text.find(needle) if needle else -1
     if index < 0:
-        return first_line, 1
+        blank_lines = len(text) - len(text.lstrip("\n"))
+        return first_line + blank_lines, 1
     before = text[:index]
     line = first_line + before.count("\n")
     col = index - (before.rfind("\n") + 1) + 1

@@ -148,10 +148,10 @@ class MarkdownRenderer:
         ctx = self.context
         ctx.page_url, ctx.page_source, ctx.source_urls = page_url, page_source, source_urls
         ctx.links, ctx.problems = [], []
-        depth = nesting_depth(text)
+        depth, deepest_line = nesting_depth(text)
         if depth > MAX_NESTING:
             return Rendered("", [], [], [Problem("nesting-too-deep", f"lists or quotes nest {depth} levels deep",
-                                                 "", f"keep nesting under {MAX_NESTING} levels")])
+                                                 deepest_line, f"keep nesting under {MAX_NESTING} levels")])
         self.md.reset()
         try:
             html = self.md.convert(text)
@@ -179,15 +179,20 @@ def sanitize(html: str) -> str:
                      url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True)
 
 
-def nesting_depth(text: str) -> int:
-    """Deepest nesting of block quotes and indented lists, measured cheaply before parsing."""
-    deepest = 0
+def nesting_depth(text: str) -> tuple[int, str]:
+    """Deepest nesting of block quotes and indented lists, and the line where it is.
+
+    Measured cheaply before parsing, because Python-Markdown recurses once per level.
+    """
+    deepest, where = 0, ""
     for line in text.split("\n"):
         stripped = line.lstrip(" \t")
         indent = len(line) - len(stripped)
         quotes = len(stripped) - len(stripped.lstrip("> "))
-        deepest = max(deepest, indent // 4, stripped[:quotes].count(">"))
-    return deepest
+        depth = max(indent // 4, stripped[:quotes].count(">"))
+        if depth > deepest:
+            deepest, where = depth, line
+    return deepest, where
 
 
 def _flatten(tokens):

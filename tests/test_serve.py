@@ -1,0 +1,112 @@
+"""``serve`` driven in-process: edit, break and fix a page, and read what the server returns."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import page
+from tornado import ioloop
+
+from mend.serve import DevSite, start_server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def served(make_project):
+    project = make_project({"content/guide/topic.md": page("article", "First version.\n", title="Topic")})
+    logs: list[str] = []
+    dev = DevSite(project, log=logs.append)
+    dev.rebuild()
+    port = _free_port()
+    ready = threading.Event()
+    loops = []
+
+    def run():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        start_server(dev, "127.0.0.1", port)
+        loops.append(ioloop.IOLoop.current())
+        ready.set()
+        ioloop.IOLoop.current().start()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    yield project, f"http://127.0.0.1:{port}", logs
+    loops[0].add_callback(loops[0].stop)
+    thread.join(10)
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_for(url: str, predicate, timeout: float = 15.0) -> tuple[int, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = fetch(url)
+        if predicate(status, body) or time.monotonic() > deadline:
+            return status, body
+        time.sleep(0.1)
+
+
+def test_edit_break_and_fix_a_page_while_serving(served):
+    project, base, logs = served
+    source = project.root / "content/guide/topic.md"
+    status, body = fetch(f"{base}/guide/topic/")
+    assert status == 200 and "First version." in body
+    assert "livereload.js" in body          # the reload script is injected
+
+    source.write_text(page("article", "Second version.\n", title="Topic"))
+    status, body = wait_for(f"{base}/guide/topic/", lambda s, b: "Second version." in b)
+    assert status == 200 and "Second version." in body
+
+    source.write_text("---\ntitle: [broken\n---\n")
+    status, body = wait_for(f"{base}/guide/topic/", lambda s, b: s == 500)
+    assert status == 500
+    assert "The build failed" in body and "content/guide/topic.md:3:1: error[yaml-syntax]" in body
+    assert "Second version." in (project.out / "guide/topic/index.html").read_text()  # last good site kept
+
+    source.write_text(page("article", "Third version.\n", title="Topic"))
+    status, body = wait_for(f"{base}/guide/topic/", lambda s, b: "Third version." in b)
+    assert status == 200 and "The build failed" not in body
+    assert any("built:" in line for line in logs)
+
+
+def test_server_only_serves_files_inside_the_output_folder(served, tmp_path):
+    project, base, _ = served
+    (project.root / "secret.txt").write_text("do not serve")
+    for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/guide/%2e%2e/%2e%2e/secret.txt",
+                 "/..%2fsecret.txt", "/%2e%2e%5csecret.txt"):
+        status, body = fetch(base + path)
+        assert "do not serve" not in body, path
+        assert status == 404, path
+
+
+def test_missing_page_gets_the_404_page(served):
+    _, base, _ = served
+    status, body = fetch(f"{base}/no/such/page/")
+    assert status == 404 and "Page not found" in body
+
+
+def test_dev_site_resolves_directories_to_index(make_project):
+    project = make_project()
+    dev = DevSite(project, log=lambda _: None)
+    dev.rebuild()
+    assert dev.resolve("/help/") == (project.out / "help/index.html").resolve()
+    assert dev.resolve("/help") == (project.out / "help/index.html").resolve()
+    assert dev.resolve("/../content/index.md") is None
