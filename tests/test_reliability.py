@@ -1,0 +1,129 @@
+"""Killed, failing and concurrent builds never leave a broken site/."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, page, tree_bytes
+
+from mend import output, pipeline
+from mend.pipeline import Project, build
+
+PAGES = 120
+
+
+def many_pages(version: str) -> dict[str, str]:
+    body = "Intro.\n\n## Part one\n\n" + ("Some words here. " * 80) + f"\n\nVersion {version}.\n"
+    return {f"content/guide/p{i:03d}.md": page("article", body, title=f"Page {i}") for i in range(PAGES)}
+
+
+def start_build(project: Project) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--root", str(project.root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def write(project: Project, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (project.root / name).write_text(text)
+
+
+def leftovers(project: Project) -> list[str]:
+    return sorted(p.name for p in project.root.glob(".site.*") if p.name != ".site.lock")
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 0.9, 1.2])
+def test_sigkill_at_any_point_leaves_old_or_new_site_and_next_build_recovers(delay, make_project):
+    project = make_project(many_pages("one"))
+    assert build(project).written
+    old = tree_bytes(project.out)
+    write(project, many_pages("two"))
+    process = start_build(project)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    now = tree_bytes(project.out)
+    assert now == old or b"Version two." in now["guide/p000/index.html"]
+    if now != old:   # killed after the swap: the new site must be complete
+        assert set(now) == set(old)
+    assert build(project).written
+    assert leftovers(project) == []
+    assert b"Version two." in (project.out / "guide/p119/index.html").read_bytes()
+
+
+def test_two_builds_at_once_both_finish_and_site_equals_a_clean_build(make_project, tmp_path):
+    project = make_project(many_pages("one"))
+    first, second = start_build(project), start_build(project)
+    assert first.wait(120) == 0 and second.wait(120) == 0, (first.stderr.read(), second.stderr.read())
+    reference = Project(project.root, tmp_path / "clean")
+    assert build(reference).written
+    assert tree_bytes(project.out) == tree_bytes(reference.out)
+    assert leftovers(project) == []
+
+
+@pytest.mark.parametrize("stage", ["load_site", "render_site", "write_tree", "swap_into_place"])
+def test_exception_in_any_stage_keeps_previous_site(stage, make_project, monkeypatch):
+    project = make_project({"content/guide/a.md": page("article")})
+    assert build(project).written
+    before = tree_bytes(project.out)
+    (project.root / "content/guide/a.md").write_text(page("article", "Changed.\n"))
+    module = output if stage in ("write_tree", "swap_into_place") else pipeline
+
+    def boom(*args, **kwargs):
+        raise RuntimeError(f"injected failure in {stage}")
+
+    monkeypatch.setattr(module, stage, boom)
+    with pytest.raises(RuntimeError):
+        build(project)
+    assert tree_bytes(project.out) == before
+    monkeypatch.undo()
+    assert build(project).written
+    assert leftovers(project) == []
+    assert b"Changed." in (project.out / "guide/a/index.html").read_bytes()
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])
+def test_disk_full_or_read_only_while_writing_keeps_site_and_reports_clearly(code, make_project, run,
+                                                                             monkeypatch):
+    project = make_project({"content/guide/a.md": page("article")})
+    assert build(project).written
+    before = tree_bytes(project.out)
+    (project.root / "content/guide/a.md").write_text(page("article", "Changed.\n"))
+    real_write = Path.write_bytes
+    calls = {"n": 0}
+
+    def failing_write(self, data):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise OSError(code, os.strerror(code), str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    outcome = run(project, "build")
+    monkeypatch.undo()
+    assert outcome.code == 1
+    assert f"error[write-failed]: could not write the site: {os.strerror(code)}" in outcome.stderr
+    assert "Traceback" not in outcome.stderr
+    assert tree_bytes(project.out) == before
+    assert leftovers(project) == []
+    assert build(project).written
+
+
+def test_stale_staging_folder_from_a_killed_build_is_removed(make_project):
+    project = make_project()
+    stale = project.root / ".site.building-99999"
+    (stale / "half").mkdir(parents=True)
+    assert build(project).written
+    assert not stale.exists()
+
+
+def test_output_paths_cannot_escape_the_output_folder(tmp_path):
+    for bad in ("../x", "/etc/passwd", "a/../../b", ""):
+        with pytest.raises(output.UnsafeOutputPath):
+            output.write_tree(tmp_path / f"t{abs(hash(bad))}", {bad: b"x"})
