@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     report = result.report.format(args.strict)
     if report:
         print(report, file=sys.stderr)
+    if command == "check":
+        from .report import editorial_table
+        sys.stderr.flush()
+        print(editorial_table(result.editorial, result.report, result.today, args.strict), flush=True)
     print(result.summary(args.strict), file=sys.stderr)
     return EXIT_CONTENT if result.report.failed(args.strict) else EXIT_OK
 

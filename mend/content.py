@@ -39,8 +39,8 @@ KIND_FIELDS: dict[str, dict[str, Field]] = {
     },
     "faq": {},
     "worksheet": {
-        "pages": Field("int", False, "how many printed pages the worksheet must fit on"),
-        "file_title": Field("str", False, "neutral title used for the PDF file name and title bar"),
+        "pages": Field("int", False, "printed pages it must fit on, on A4 and US Letter (default 1)"),
+        "file_title": Field("str", False, "neutral title shown in the PDF's title bar (default: title)"),
     },
     "page": {
         "template": Field("str", False, "template to render with instead of page.html"),

@@ -8,6 +8,7 @@ position, the way compilers (and Hugo) do, so an editor can jump to each one.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 ERROR = "error"
@@ -25,9 +26,11 @@ class Diagnostic:
     hint: str = ""
 
     def format(self) -> str:
-        text = f"{self.path}:{self.line}:{self.col}: {self.severity}[{self.code}]: {self.message}"
+        """One line per problem (plus an indented hint), whatever characters the content had."""
+        text = f"{self.path}:{self.line}:{self.col}: {self.severity}[{self.code}]: {_printable(self.message)}"
         if self.hint:
-            text += f"\n    hint: {self.hint}"
+            hint = "\n".join(_printable(line) for line in self.hint.split("\n"))
+            text += f"\n    hint: {hint}"
         return text
 
 
@@ -66,6 +69,14 @@ class Report:
                 d = Diagnostic(d.path, d.line, d.col, ERROR, d.code, d.message, d.hint)
             lines.append(d.format())
         return "\n".join(lines)
+
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    """Escape control characters so a message can never break the one-line format."""
+    return _CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def did_you_mean(word: str, options) -> str:

@@ -17,6 +17,7 @@ import errno
 import fcntl
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 _RENAME_EXCHANGE = 2
@@ -107,11 +108,15 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
 
 
-def publish(files: dict[str, bytes], out_dir: Path) -> None:
-    """Write a complete site and swap it in; the old site stays if anything fails."""
+def publish(files: dict[str, bytes], out_dir: Path, before_swap: Callable[[Path], None] | None = None) -> None:
+    """Write a complete site and swap it in; the old site stays if anything fails.
+
+    ``before_swap(staged)`` may add files made from the written site (the search index)."""
     staged = staging_dir(out_dir)
     try:
         write_tree(staged, files)
+        if before_swap is not None:
+            before_swap(staged)
         swap_into_place(staged, out_dir)
     finally:
         if staged.exists():

@@ -1,6 +1,13 @@
-"""schema.org JSON-LD for each page, built as plain dicts from the parsed page."""
+"""Machine-readable descriptions of pages: schema.org JSON-LD and Atom feed entries.
+
+Built as plain data from the parsed pages, never hand-written, so they always
+match what the page shows.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
 
 from .config import SiteConfig
 from .content import Page
@@ -24,6 +31,7 @@ def page_json_ld(page: Page, site: SiteConfig, faq: list[dict] | None = None,
         "lastReviewed": meta["last_reviewed"].isoformat(),
         "reviewedBy": _people(meta["reviewers"]),
         "publisher": {"@type": "Organization", "name": site.publisher},
+        "isPartOf": _website(site),
     }
     if faq is not None:
         data["mainEntity"] = [
@@ -36,10 +44,48 @@ def page_json_ld(page: Page, site: SiteConfig, faq: list[dict] | None = None,
             "@type": "Article",
             "headline": meta["title"],
             "author": _people(meta["authors"]),
-            "datePublished": meta["last_reviewed"].isoformat(),
-            "dateModified": meta.get("updated", meta["last_reviewed"]).isoformat(),
+            "dateModified": updated(page).isoformat(),
         }
         if citations:
             article["citation"] = citations
         data["mainEntity"] = article
     return data
+
+
+def listing_json_ld(name: str, description: str, page_url: str, pages: list[dict], site: SiteConfig,
+                    kind: str = "CollectionPage") -> dict:
+    """For generated pages (section lists, search, 404), which are not reviewed themselves."""
+    data = {
+        "@context": "https://schema.org",
+        "@type": kind,
+        "name": name,
+        "description": description,
+        "url": site.absolute(page_url),
+        "inLanguage": site.language,
+        "publisher": {"@type": "Organization", "name": site.publisher},
+        "isPartOf": _website(site),
+    }
+    if pages:
+        data["hasPart"] = [{"@type": "WebPage", "name": p["title"], "url": site.absolute(p["url"])} for p in pages]
+    return data
+
+
+def _website(site: SiteConfig) -> dict:
+    return {"@type": "WebSite", "name": site.title, "url": site.base_url}
+
+
+def updated(page: Page) -> dt.date:
+    """The page's last substantive change: 'updated' if given, else its last review."""
+    return page.meta.get("updated") or page.meta["last_reviewed"]
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    page: Page
+    updated: dt.date
+
+
+def feed_entries(pages: list[Page]) -> list[FeedEntry]:
+    """Pages newest first (ties by URL, so the feed is the same on every build)."""
+    entries = [FeedEntry(p, updated(p)) for p in pages]
+    return sorted(entries, key=lambda e: (-e.updated.toordinal(), e.page.url))

@@ -77,8 +77,6 @@ def make_project(tmp_path):
         shutil.copytree(ROOT / "templates", root / "templates")
         (root / "content").mkdir(parents=True)
         (root / "content" / "site.yaml").write_text(site_yaml, "utf-8")
-        for name in [n for n in ("sources.yaml",) if (ROOT / "content" / n).exists()]:
-            shutil.copy(ROOT / "content" / name, root / "content" / name)
         for name, text in {**(BASIC_FILES if basic else {}), **(files or {})}.items():
             path = root / name
             path.parent.mkdir(parents=True, exist_ok=True)

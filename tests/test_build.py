@@ -28,7 +28,7 @@ ARTICLE = page("article", """\
 
     !!! note "Good to know"
         An admonition.
-    """, title="Deciding whether to try again", order=1)
+    """, title="Deciding whether to try again", order=1, experience_based="[First part, Second part]")
 
 FAQ = page("faq", """\
     Short intro.

@@ -1,0 +1,357 @@
+"""Printable PDFs of worksheets: WeasyPrint, a content-hash disk cache, renders in parallel.
+
+Every worksheet gives ``<slug>-a4.pdf`` and ``<slug>-letter.pdf`` next to its
+page (``/worksheets/<slug>/<slug>-a4.pdf``), and all worksheets together give
+one booklet per paper size (``/worksheets/worksheets-a4.pdf``).  Each PDF is
+a fillable form (AcroForm fields with the labels as their spoken names),
+tagged PDF/UA-1, with title, author and language set, rendered from
+``templates/pdf/worksheet.html`` (the paper size is set there) and
+``templates/pdf/print.css`` with the fonts in ``templates/fonts/``.
+
+A PDF is rendered again only when its cache key changes: the exact HTML handed
+to WeasyPrint (so the worksheet, the template and the site configuration), every
+file WeasyPrint may read (templates/pdf/, templates/fonts/), and the versions of
+WeasyPrint, pydyf and this module.  Entries live in ``.mend-cache/pdf/`` and
+survive between builds; renders that are needed run in parallel on all cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
+
+from markupsafe import Markup
+
+from . import __version__
+from .diagnostics import Report
+from .render import TemplateFailure, long_date, render_template
+from .worksheets import Worksheet, check_front_matter, form_html, scale_descriptions
+
+PAPERS = {"a4": "A4", "letter": "letter"}          # file-name suffix -> CSS page size
+PAPER_NAMES = {"a4": "A4", "letter": "US Letter"}
+TEMPLATE = "pdf/worksheet.html"
+READABLE_DIRS = ("pdf", "fonts")                    # under templates/: all WeasyPrint may read
+CACHE_DIR = Path(".mend-cache") / "pdf"
+BOOKLET_NAME = "worksheets"
+OPTIONS = {"pdf_forms": True, "pdf_variant": "pdf/ua-1"}
+
+
+@dataclass(frozen=True)
+class PdfJob:
+    """One PDF to make.  Only strings and tuples, so it can go to another process."""
+    path: str                     # output path, e.g. "worksheets/decision-aid/decision-aid-a4.pdf"
+    html: str
+    base_url: str                 # file: URL of templates/pdf/, for the stylesheet and fonts
+    readable: tuple[str, ...]     # folders WeasyPrint may read files from
+    scale_names: tuple[tuple[str, str], ...]   # radio group name -> spoken name
+    shown: str                    # where to report problems
+    line: int
+    pages: int                    # pages it must fit on; 0: not checked (booklets)
+    paper: str
+
+
+@dataclass(frozen=True)
+class Rendering:
+    data: bytes
+    pages: int
+    warnings: tuple[str, ...] = ()
+    error: str = ""
+
+
+@dataclass
+class SheetForPdf:
+    """A worksheet page with its parsed form, as the PDF step needs it."""
+    page: object                  # content.Page
+    sheet: Worksheet
+    references: list = field(default_factory=list)    # citations.Reference, cited in the instructions
+
+
+# --- paths -------------------------------------------------------------------
+
+def sheet_pdf_path(page, paper: str) -> str:
+    return f"{page.url.strip('/')}/{page.slug}-{paper}.pdf"
+
+
+def booklet_path(config, paper: str) -> str:
+    folder = next((s.dir for s in config.sections if s.kind == "worksheet"), BOOKLET_NAME)
+    return f"{folder}/{BOOKLET_NAME}-{paper}.pdf"
+
+
+def downloads(page, config) -> dict:
+    """Site paths of a worksheet's PDFs and of the booklets, for its web page."""
+    return {
+        "sheet": [{"paper": PAPER_NAMES[p], "url": "/" + sheet_pdf_path(page, p)} for p in PAPERS],
+        "booklet": [{"paper": PAPER_NAMES[p], "url": "/" + booklet_path(config, p)} for p in PAPERS],
+        "pages": page.meta.get("pages", 1),
+    }
+
+
+# --- from worksheets to jobs -------------------------------------------------
+
+def worksheet_pdfs(site, sheets: list[SheetForPdf], report: Report) -> dict[str, bytes]:
+    """Every worksheet PDF and the booklets, from the cache or freshly rendered; checks the fit."""
+    if not sheets:
+        return {}
+    jobs = _jobs(site, sheets, report)
+    if not jobs:
+        return {}
+    cache = site.project.root / CACHE_DIR
+    results = render_all(jobs, cache, inputs_digest(site.project.templates))
+    files = {}
+    for job in jobs:
+        rendering = results[job.path]
+        if _report_rendering(job, rendering, report):
+            files[job.path] = rendering.data
+    return files
+
+
+def _jobs(site, sheets: list[SheetForPdf], report: Report) -> list[PdfJob]:
+    ordered = sorted(sheets, key=lambda s: (s.page.meta.get("order", 1000), s.page.title, s.page.url))
+    titles = {s.page.url: check_front_matter(s.page, report) for s in ordered}
+    jobs = []
+    for paper in PAPERS:
+        booklet = _job(site, report, paper, booklet_path(site.config, paper), f"{site.config.title} worksheets",
+                       site.config.publisher, ordered, "content/site.yaml", 1, 0, booklet=True)
+        jobs.extend([booklet] if booklet else [])
+    for item in ordered:
+        page = item.page
+        for paper in PAPERS:
+            line = page.positions.get("pages", (1, 1))[0]
+            job = _job(site, report, paper, sheet_pdf_path(page, paper), titles[page.url],
+                       ", ".join(page.meta["authors"]), [item], page.shown, line, page.meta.get("pages", 1))
+            jobs.extend([job] if job else [])
+    return jobs
+
+
+def _job(site, report, paper, path, title, author, items, shown, line, pages, booklet=False) -> PdfJob | None:
+    templates = site.project.templates
+    context = {
+        "site": site.config, "title": title, "author": author, "paper": PAPERS[paper],
+        "domain": urlsplit(site.config.base_url).netloc, "page_source": shown,
+        "sheets": [_sheet_context(site, item, booklet) for item in items],
+    }
+    try:
+        html = render_template(site.env, TEMPLATE, context, report, templates, site.project.root)
+    except TemplateFailure:
+        return None
+    scales = {}
+    for item in items:
+        scales.update(scale_descriptions(item.sheet, item.page.slug if booklet else ""))
+    return PdfJob(path, html, (templates / "pdf").resolve().as_uri() + "/",
+                  tuple(str((templates / d).resolve()) for d in READABLE_DIRS),
+                  tuple(sorted(scales.items())), shown, line, pages, paper)
+
+
+def _sheet_context(site, item: SheetForPdf, booklet: bool) -> dict:
+    """One worksheet for the print template.  In the booklet, names and ids carry the slug
+    so that each stays unique in the one document."""
+    page = item.page
+    id_prefix = f"{page.slug}--" if booklet else ""
+    form = form_html(item.sheet, page.slug if booklet else "", for_print=True)
+    return {"title": page.title, "id_prefix": id_prefix, "reviewed": long_date(page.meta["last_reviewed"]),
+            "form": Markup(_for_pdf(form, site.config.absolute(page.url), id_prefix)),
+            "references": item.references, "url": _shown_url(site.config.absolute(page.url))}
+
+
+def _shown_url(url: str) -> str:
+    """A URL as printed for someone to type: no scheme."""
+    return url.split("://", 1)[-1]
+
+
+_ATTRIBUTE_RE = re.compile(r'(\s(id|for|href|src)=")([^"]*)(")')
+
+
+def _for_pdf(html: str, page_url: str, id_prefix: str) -> str:
+    """Links in a PDF must work from a downloads folder: links to places in the sheet stay
+    (with ``id_prefix`` on both ends), every other link points to the web."""
+    ids = set(re.findall(r'\sid="([^"]*)"', html))
+
+    def rewrite(m: re.Match) -> str:
+        attribute, value = m[2], m[3]
+        if attribute in ("id", "for") or (value.startswith("#") and value[1:] in ids):
+            value = "#" + id_prefix + value[1:] if value.startswith("#") else id_prefix + value
+        else:
+            value = urljoin(page_url, value)
+        return m[1] + value + m[4]
+    return _ATTRIBUTE_RE.sub(rewrite, html)
+
+
+def _report_rendering(job: PdfJob, rendering: Rendering, report: Report) -> bool:
+    # Once per worksheet: A4 and Letter warn alike (the report drops repeats) and a booklet repeats its sheets.
+    for warning in rendering.warnings if job.pages else ():
+        report.warning(job.shown, job.line, 1, "pdf-warning", f"while making its PDF: {warning}",
+                       "usually a problem in templates/pdf/: check the stylesheet and template")
+    if rendering.error:
+        report.error(job.shown, job.line, 1, "pdf-failed", f"{job.path} could not be made: {rendering.error}",
+                     "check templates/pdf/ and the fonts in templates/fonts/")
+        return False
+    if job.pages and rendering.pages > job.pages:
+        report.error(job.shown, job.line, 1, "worksheet-overflow",
+                     f"the worksheet needs {rendering.pages} pages on {PAPER_NAMES[job.paper]} paper "
+                     f"but declares pages: {job.pages}",
+                     "shorten the instructions, use fewer or smaller boxes, or set 'pages:' higher")
+    elif job.pages and rendering.pages < job.pages:
+        report.warning(job.shown, job.line, 1, "worksheet-pages",
+                       f"the worksheet fits on {rendering.pages} page{'s' if rendering.pages > 1 else ''} on "
+                       f"{PAPER_NAMES[job.paper]} paper but declares pages: {job.pages}",
+                       f"set 'pages: {rendering.pages}' so the download link says how much paper it takes")
+    return True
+
+
+# --- cache -------------------------------------------------------------------
+
+def inputs_digest(templates: Path) -> str:
+    """Hash of everything besides the HTML that can change a PDF's bytes."""
+    import pydyf
+    import weasyprint
+    digest = hashlib.sha256(f"mend {__version__} weasyprint {weasyprint.__version__} "
+                            f"pydyf {pydyf.__version__}\n".encode())
+    digest.update(Path(__file__).read_bytes())
+    for folder in READABLE_DIRS:
+        for path in sorted(p for p in (templates / folder).rglob("*") if p.is_file()):
+            digest.update(path.relative_to(templates).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _key(job: PdfJob, digest: str) -> str:
+    text = json.dumps([digest, job.html, job.scale_names], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def render_all(jobs: list[PdfJob], cache: Path, digest: str) -> dict[str, Rendering]:
+    """Renderings for all jobs: cached ones read from disk, the rest rendered in parallel."""
+    keys = {job.path: _key(job, digest) for job in jobs}
+    results = {job.path: _load(cache, keys[job.path]) for job in jobs}
+    missing = [job for job in jobs if results[job.path] is None]
+    for job, rendering in zip(missing, render_jobs(missing)):
+        results[job.path] = rendering
+        if not rendering.error:
+            _store(cache, keys[job.path], rendering)
+    _prune(cache, set(keys.values()))
+    return results
+
+
+def _load(cache: Path, key: str) -> Rendering | None:
+    try:
+        meta = json.loads((cache / f"{key}.json").read_text("utf-8"))
+        data = (cache / f"{key}.pdf").read_bytes()
+    except (OSError, ValueError):
+        return None
+    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        return None     # half-written or damaged: render again
+    return Rendering(data, meta["pages"], tuple(meta["warnings"]))
+
+
+def _store(cache: Path, key: str, rendering: Rendering) -> None:
+    """Write the PDF, then its metadata; each file appears whole (write, then rename)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    meta = {"pages": rendering.pages, "warnings": list(rendering.warnings),
+            "sha256": hashlib.sha256(rendering.data).hexdigest()}
+    for name, data in ((f"{key}.pdf", rendering.data), (f"{key}.json", json.dumps(meta).encode())):
+        temporary = cache / f".{name}.{os.getpid()}"
+        temporary.write_bytes(data)
+        os.replace(temporary, cache / name)
+
+
+def _prune(cache: Path, keep: set[str]) -> None:
+    """Delete entries this build did not use, so the cache holds one site's PDFs, not every version."""
+    if not cache.is_dir():
+        return
+    for path in cache.iterdir():
+        if path.name.split(".")[0] not in keep and not path.name.startswith("."):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+# --- rendering ---------------------------------------------------------------
+
+def render_jobs(jobs: list[PdfJob]) -> list[Rendering]:
+    """Render in parallel, one process per core.
+
+    Even a single PDF is rendered in a worker, so this process never initialises
+    Pango and stays safe to fork.  Workers are forked: they start at once with
+    WeasyPrint already imported, and do not re-run the calling script (as
+    spawned workers would).
+    """
+    if not jobs:
+        return []
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    try:
+        with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=context) as pool:
+            return list(pool.map(render, jobs))
+    except BrokenProcessPool:       # a worker was killed, e.g. out of memory
+        return [Rendering(b"", 0, (), "a PDF worker process stopped unexpectedly") for _ in jobs]
+
+
+def render(job: PdfJob) -> Rendering:
+    """Lay out one PDF with WeasyPrint; never raises (a failure comes back as ``error``)."""
+    from weasyprint import HTML
+    with _collected_warnings() as warnings:
+        try:
+            document = HTML(string=job.html, base_url=job.base_url,
+                            url_fetcher=_local_fetcher(job.readable)).render(**OPTIONS)
+            data = document.write_pdf(finisher=partial(_name_scales, dict(job.scale_names)), **OPTIONS)
+        except Exception as exc:  # noqa: BLE001 - reported as a diagnostic, not a traceback
+            return Rendering(b"", 0, tuple(warnings), f"{type(exc).__name__}: {exc}")
+    return Rendering(data, len(document.pages), tuple(warnings))
+
+
+def _local_fetcher(readable: tuple[str, ...]):
+    """Only file: URLs inside ``readable`` folders, and data: URLs; never the network."""
+    from weasyprint.urls import URLFetcher
+
+    class LocalFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith("file:"):
+                path = Path(url2pathname(urlsplit(url).path)).resolve()
+                if not any(path.is_relative_to(folder) for folder in readable):
+                    raise ValueError(f"not reading {path}: only files in templates/pdf/ and templates/fonts/")
+            return super().fetch(url, headers)
+
+    return LocalFetcher(allowed_protocols={"file", "data"})
+
+
+@contextlib.contextmanager
+def _collected_warnings():
+    """WeasyPrint's warnings, as a list, instead of lines on stderr."""
+    logger = logging.getLogger("weasyprint")
+    found: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: found.append(record.getMessage())
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield found
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _name_scales(scale_names: dict[str, str], document, pdf) -> None:
+    """Give each rating scale its full spoken name, and make its buttons one field.
+
+    WeasyPrint names a radio group after its first button's label (just "1") and
+    also gives every button a name of its own, which makes form readers see a
+    second field inside each group.
+    """
+    for obj in pdf.objects:
+        if not isinstance(obj, dict) or obj.get("FT") != "/Btn":
+            continue
+        if "Kids" in obj and obj["T"].string in scale_names:
+            obj["TU"] = type(obj["TU"])(scale_names[obj["T"].string])
+        elif "Parent" in obj:
+            obj.pop("T", None)
+            obj.pop("TU", None)

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Rewrite content/sources.yaml from the vetted library.
+
+    python scripts/sync_sources.py          # exactly the entries the content cites
+    python scripts/sync_sources.py --all    # every entry marked confirmed or likely
+
+Entries are copied whole (verified, evidence, finding and note included) from
+../shared/sources/library.yaml and library-extra.yaml, sorted by key so the file
+changes only when the set of cited sources does.  A cited key the library lacks
+or marks doubtful is printed and left out; the build will then report it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mend.citations import cited_keys  # noqa: E402
+
+LIBRARY_FILES = ("library.yaml", "library-extra.yaml")
+ELIGIBLE = ("confirmed", "likely")
+HEADER = """\
+# Bibliography of the Mend guide, in CSL-YAML (what Zotero, Pandoc and Better BibTeX export).
+# Cite an entry in Markdown with [@id]. Entries are copied whole from the vetted library
+# (shared/sources/library.yaml and library-extra.yaml) by scripts/sync_sources.py: edit the
+# library and re-run the script rather than editing here. Keep DOIs bare (10.xxxx/...).
+# verified: confirmed or likely (never doubtful); evidence: where the details were seen;
+# finding: what the study found, in plain words (shown on the Sources page).
+"""
+
+
+def load_library(folder: Path) -> dict[str, dict]:
+    entries = {}
+    for name in LIBRARY_FILES:
+        for entry in yaml.safe_load((folder / name).read_text("utf-8")) or []:
+            entries[entry["id"]] = entry
+    return entries
+
+
+def dump(entries: list[dict]) -> str:
+    return HEADER + yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=110,
+                                   default_flow_style=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--all", action="store_true", help="every confirmed or likely entry, cited or not")
+    parser.add_argument("--library", type=Path, default=ROOT.parent / "shared" / "sources",
+                        help="folder holding library.yaml and library-extra.yaml")
+    parser.add_argument("--root", type=Path, default=ROOT, help="project folder")
+    args = parser.parse_args(argv)
+    library = load_library(args.library)
+    eligible = {k for k, e in library.items() if e.get("verified") in ELIGIBLE}
+    wanted = eligible if args.all else cited_keys(args.root / "content")
+    missing = sorted(wanted - eligible)
+    for key in missing:
+        why = "is marked doubtful" if key in library else "is not in the library"
+        print(f"sync_sources: '{key}' {why}; left out", file=sys.stderr)
+    chosen = [library[k] for k in sorted(wanted & eligible)]
+    (args.root / "content" / "sources.yaml").write_text(dump(chosen), "utf-8")
+    print(f"sync_sources: wrote {len(chosen)} entries to content/sources.yaml", file=sys.stderr)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
