@@ -24,7 +24,7 @@ import yaml
 
 from .diagnostics import Report, did_you_mean
 from .markup import plain_text, sanitize
-from .schema import SafeLoader
+from .schema import YamlProblem, compose_yaml
 
 SOURCES_FILE = "sources.yaml"
 STYLE = Path(__file__).parent / "styles" / "apa.csl"
@@ -141,17 +141,12 @@ def load_bibliography(content_dir: Path, display_root: Path, cache_dir: Path, re
 
 def _parse(text: str, shown: str, report: Report) -> list[tuple]:
     """(YAML node, value) for each entry, so every problem can be placed at its line."""
-    loader = SafeLoader(text)
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        report.error(shown, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, "sources-yaml",
-                     f"invalid YAML: {exc.problem or exc}", "each entry starts with '- id: key' at the left margin")
+        root, data = compose_yaml(text)
+    except YamlProblem as exc:
+        report.error(shown, exc.line, exc.col, "sources-yaml", f"invalid YAML: {exc}",
+                     "each entry starts with '- id: key' at the left margin")
         return []
-    finally:
-        loader.dispose()
     if root is None:
         return []
     if not isinstance(root, yaml.SequenceNode):

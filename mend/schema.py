@@ -27,12 +27,12 @@ class YamlProblem(Exception):
         self.line, self.col = line, col
 
 
-def load_yaml(text: str) -> tuple[Any, dict[str, tuple[int, int]]]:
-    """Parse YAML safely; return the data and the 1-based position of each top-level key."""
+def compose_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse YAML safely into its node tree (which knows every value's line) and its data."""
     loader = SafeLoader(text)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        return node, (loader.construct_document(node) if node is not None else None)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -41,6 +41,11 @@ def load_yaml(text: str) -> tuple[Any, dict[str, tuple[int, int]]]:
         raise YamlProblem(str(exc).splitlines()[0], 1, 1) from None
     finally:
         loader.dispose()
+
+
+def load_yaml(text: str) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """Parse YAML safely; return the data and the 1-based position of each top-level key."""
+    node, data = compose_yaml(text)
     positions: dict[str, tuple[int, int]] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, _ in node.value:
