@@ -21,12 +21,15 @@ from pathlib import Path
 from .bibliography import KEY, format_references
 from .diagnostics import did_you_mean
 
-_ITEM = rf"\s*@({KEY})\s*(?:,\s*([^;\]\s][^;\]]*?))?\s*"
+# Possessive quantifiers, and no '[' in a locator, keep every match linear: a page of
+# thousands of unclosed "[@x, " or spaces must not take quadratic time (found by fuzzing).
+_ITEM = rf"\s*+@({KEY})(?:\s*+,\s*+([^;\[\]\s][^;\[\]]*+))?\s*+"
 _GROUP_RE = re.compile(rf"\[((?:{_ITEM};)*{_ITEM})\](?![(\[:])")
 _ITEM_RE = re.compile(_ITEM + r"(?:;|$)")
 _OPEN_RE = re.compile(r"\[@")
-# A bracket that starts like a citation, up to its end (or the end of the paragraph).
-_ATTEMPT_RE = re.compile(r"\[@(?:[^\]\n]|\n(?![ \t]*\n))*\]?")
+# The start of a bracket that looks like a citation, for the diagnostic (which shows 40
+# characters).  Bounded, so a page full of "[@" costs linear time.
+_ATTEMPT_RE = re.compile(r"\[@[^\]\n]{0,60}\]?")
 
 # Regions where "[@" is not a citation, each with a substring that must be present for the
 # region to exist (so a page without backticks never runs the code-span search, and so on).
@@ -114,7 +117,7 @@ def scan(body: str, first_line: int = 1) -> Scan:
         if group is None:
             attempt = _ATTEMPT_RE.match(body, start).group(0)
             if not _LINK_TEXT_RE.match(body, start):
-                result.problems.append(SyntaxProblem(*position(start), attempt.split("\n")[0]))
+                result.problems.append(SyntaxProblem(*position(start), attempt))
             continue
         cites = tuple(Cite(m.group(1), " ".join((m.group(2) or "").split()), *position(start + 1 + m.start(1) - 1))
                       for m in _ITEM_RE.finditer(group.group(1)))

@@ -71,7 +71,8 @@ class Report:
         return "\n".join(lines)
 
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
+# C1 controls too: NEL (\x85) ends a line for str.splitlines and some editors (found by fuzzing).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _printable(text: str) -> str:

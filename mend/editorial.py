@@ -673,13 +673,24 @@ class PageFindings:
     grade_max: int = 8          # the ceiling that applied (reading_grade_max in content/site.yaml)
 
 
-def check_site(site, files: dict[str, bytes], report: Report, today: dt.date) -> dict[str, PageFindings]:
-    """Every editorial check of a loaded, rendered site.  Returns findings by page path."""
+def check_site(site, files: dict[str, bytes], report: Report, today: dt.date,
+               check_pages=None) -> dict[str, PageFindings]:
+    """Every editorial check of a loaded, rendered site.  Returns findings by page path.
+
+    ``check_pages(pages, check)`` may run ``check(page) -> (findings, diagnostics)`` in
+    worker processes or answer it from a cache (the checks of one page are pure)."""
     content = site.project.content
     rules = load_rules(content, site.project.root, report, source_keys(content))
+
+    def check(page) -> tuple[PageFindings, list]:
+        own = Report()
+        return check_page(page, rules, site.config, own, today), own.items
+
     findings = {}
-    for page in site.pages:
-        findings[page.shown] = check_page(page, rules, site.config, report, today)
+    checked = check_pages(site.pages, check) if check_pages else [check(page) for page in site.pages]
+    for page, (found, diagnostics) in zip(site.pages, checked):
+        findings[page.shown] = found
+        report.extend(diagnostics)
     shown_for = {page.output_path: page.shown for page in site.pages}
     out_name = site.project.out.name
     for path, data in files.items():

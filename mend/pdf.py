@@ -214,10 +214,9 @@ def _report_rendering(job: PdfJob, rendering: Rendering, report: Report) -> bool
 
 def inputs_digest(templates: Path) -> str:
     """Hash of everything besides the HTML that can change a PDF's bytes."""
-    import pydyf
-    import weasyprint
-    digest = hashlib.sha256(f"mend {__version__} weasyprint {weasyprint.__version__} "
-                            f"pydyf {pydyf.__version__}\n".encode())
+    from importlib.metadata import version   # not an import of WeasyPrint: that takes ~1 s
+    digest = hashlib.sha256(f"mend {__version__} weasyprint {version('weasyprint')} "
+                            f"pydyf {version('pydyf')}\n".encode())
     digest.update(Path(__file__).read_bytes())
     for folder in READABLE_DIRS:
         for path in sorted(p for p in (templates / folder).rglob("*") if p.is_file()):
@@ -287,6 +286,7 @@ def render_jobs(jobs: list[PdfJob]) -> list[Rendering]:
     """
     if not jobs:
         return []
+    import weasyprint  # noqa: F401 - imported once here, inherited by every forked worker
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     try:

@@ -11,6 +11,7 @@ dictionary closely enough for a grade ceiling (see tests/test_editorial.py).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ WORD_RE = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)   # pure; a page repeats most of its words
 def syllables(word: str) -> int:
     """Syllables in one English word, by rule of thumb (at least 1)."""
     w = re.sub(r"[^a-z]", "", word.lower())

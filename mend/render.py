@@ -32,9 +32,17 @@ class TemplateFailure(Exception):
     """A template could not render; already reported."""
 
 
-def make_environment(templates_dir: Path, report: Report, display_root: Path) -> jinja2.Environment | None:
+def make_environment(templates_dir: Path, report: Report, display_root: Path,
+                     bytecode_dir: Path | None = None) -> jinja2.Environment | None:
+    """``bytecode_dir`` keeps compiled templates between builds (Jinja checks each
+    template's source is unchanged before it uses its bytecode)."""
+    bytecode_cache = None
+    if bytecode_dir is not None:
+        bytecode_dir.mkdir(parents=True, exist_ok=True)
+        bytecode_cache = jinja2.FileSystemBytecodeCache(str(bytecode_dir))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        bytecode_cache=bytecode_cache,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

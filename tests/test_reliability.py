@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from conftest import ROOT, page, tree_bytes
 
 from mend import output, pipeline
 from mend.pipeline import Project, build
+from mend.serve import DevSite
 
 PAGES = 120
 
@@ -129,3 +131,91 @@ def test_output_paths_cannot_escape_the_output_folder(tmp_path):
     for bad in ("../x", "/etc/passwd", "a/../../b", ""):
         with pytest.raises(output.UnsafeOutputPath):
             output.write_tree(tmp_path / f"t{abs(hash(bad))}", {bad: b"x"})
+
+
+def test_build_while_serve_rebuilds_both_finish_and_site_equals_a_clean_build(make_project, tmp_path):
+    project = make_project(many_pages("one"))
+    dev = DevSite(project, log=lambda _: None)
+    dev.rebuild()
+    write(project, many_pages("two"))
+    results = []
+    rebuilding = threading.Thread(target=lambda: results.append(dev.rebuild()))
+    rebuilding.start()
+    process = start_build(project)
+    rebuilding.join(120)
+    assert process.wait(120) == 0, process.stderr.read()
+    assert not rebuilding.is_alive() and results[0].written and dev.failure is None
+    reference = Project(project.root, tmp_path / "clean")
+    assert build(reference).written
+    assert tree_bytes(project.out) == tree_bytes(reference.out)
+    assert b"Version two." in (project.out / "guide/p119/index.html").read_bytes()
+    assert leftovers(project) == []
+
+
+def test_a_build_waits_for_the_lock_another_holds_then_publishes(make_project):
+    project = make_project({"content/guide/a.md": page("article", "Waited.\n")})
+    with output.build_lock(project.out):
+        process = start_build(project)
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(3)          # blocked on the lock: no output folder yet
+        assert not project.out.exists()
+    assert process.wait(120) == 0, process.stderr.read()
+    assert b"Waited." in (project.out / "guide/a/index.html").read_bytes()
+    assert leftovers(project) == []
+
+
+def test_stale_lock_file_from_a_killed_build_does_not_block(make_project):
+    project = make_project()
+    (project.root / ".site.lock").write_text("12345")     # flock dies with its process; the file stays
+    old = project.root / ".site.old-99999"
+    (old / "guide").mkdir(parents=True)
+    assert build(project).written
+    assert not old.exists()
+
+
+def child_processes(pid: int) -> dict[int, str]:
+    """The live children of ``pid`` and their command lines (Linux /proc)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            after_name = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(after_name[1]) == pid and after_name[0] != "Z":
+            found[int(stat.parent.name)] = command
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_killing_a_build_while_it_indexes_kills_its_pagefind_too(make_project):
+    """An orphaned Pagefind kept writing into the staging folder the next build had removed."""
+    project = make_project(many_pages("one"))
+    process = start_build(project)
+    deadline = time.monotonic() + 120
+    indexers: dict[int, str] = {}
+    while not indexers and time.monotonic() < deadline and process.poll() is None:
+        indexers = {pid: cmd for pid, cmd in child_processes(process.pid).items() if "pagefind" in cmd}
+        time.sleep(0.01)
+    if not indexers:
+        pytest.fail(f"never saw Pagefind running: {process.wait()} {process.stderr.read()}")
+    for pid in indexers:      # hold Pagefind still, so only the build's death can end it
+        os.kill(pid, signal.SIGSTOP)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in indexers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = [pid for pid in indexers if alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
+    assert build(project).written
+    assert leftovers(project) == []

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
-from conftest import page
+from conftest import ROOT, page
 from tornado import ioloop
 
 from mend.serve import DevSite, start_server
@@ -110,3 +114,71 @@ def test_dev_site_resolves_directories_to_index(make_project):
     assert dev.resolve("/help/") == (project.out / "help/index.html").resolve()
     assert dev.resolve("/help") == (project.out / "help/index.html").resolve()
     assert dev.resolve("/../content/index.md") is None
+
+
+def start_serving(project, *args: str) -> tuple[subprocess.Popen, str]:
+    """Run ``build.py serve`` until it says it is serving; return the process and what it printed."""
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--root", str(project.root), *args],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    printed = b""
+    deadline = time.monotonic() + 60
+    while b"Serving" not in printed and time.monotonic() < deadline:
+        if select.select([process.stderr], [], [], 1)[0]:
+            chunk = os.read(process.stderr.fileno(), 65536)    # unbuffered: readline() could hold lines back
+            if not chunk:
+                break
+            printed += chunk
+    return process, printed.decode()
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a listening TCP socket on ``port`` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for row in handle.read().splitlines()[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:      # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's socket table")
+def test_serve_binds_only_the_loopback_address_by_default(make_project):
+    project = make_project()
+    port = _free_port()
+    process, printed = start_serving(project, "--port", str(port))
+    try:
+        assert f"Serving {project.out} at http://127.0.0.1:{port}/" in printed, printed
+        assert "warning: binding" not in printed
+        assert listening_addresses(port) == {"0100007F"}            # 127.0.0.1, nothing else
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_serve_warns_when_told_to_bind_a_network_address(make_project):
+    project = make_project()
+    port = _free_port()
+    process, printed = start_serving(project, "--host", "0.0.0.0", "--port", str(port))
+    try:
+        assert ("warning: binding to 0.0.0.0: other machines on the network can see this preview" in printed), printed
+        assert f"at http://0.0.0.0:{port}/" in printed
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_serve_refuses_a_port_in_use_with_a_clear_message(make_project):
+    project = make_project()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process, printed = start_serving(project, "--port", str(port))
+        process.wait(30)
+        printed += process.stderr.read().decode()
+    assert process.returncode == 2
+    assert f"build.py serve: error: cannot listen on 127.0.0.1:{port}" in printed
+    assert "Traceback" not in printed

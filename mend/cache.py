@@ -1,0 +1,193 @@
+"""The build cache under ``.mend-cache/``: skip work whose inputs have not changed.
+
+Two levels, both keyed by content hashes, never by timestamps of inputs:
+
+- the whole build: a fingerprint of every input file (content/, templates/),
+  the engine's own source and the versions of the libraries that shape the
+  output, the output folder and the date.  When it equals the fingerprint of
+  the last build that was published, and the published folder still holds
+  exactly the files that build wrote (same names, sizes and mtimes), nothing is
+  rendered: the diagnostics of that build are replayed so warnings still show.
+- per page: the editorial checks, whose result depends only on a page's
+  source and a few site-wide inputs (``PageMemo``).
+
+Everything here is a pure function of files on disk; a damaged or missing
+cache file only means the work is done again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from . import __version__
+from .diagnostics import Diagnostic
+
+CACHE_DIR = ".mend-cache"
+ENGINE_DIR = Path(__file__).resolve().parent
+# Libraries whose version can change a byte of the output.
+LIBRARIES = ("markdown", "jinja2", "nh3", "pyyaml", "weasyprint", "pydyf", "pagefind", "pypandoc")
+
+
+def cache_dir(root: Path) -> Path:
+    return root / CACHE_DIR
+
+
+def _files_under(folder: Path) -> list[Path]:
+    found = []
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        found.extend(Path(here) / name for name in sorted(files))
+    return found
+
+
+def _hash_files(digest, files: Iterable[Path], relative_to: Path) -> None:
+    for path in files:
+        digest.update(path.relative_to(relative_to).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+
+
+def engine_digest() -> str:
+    """Mend's own source and the versions of the libraries it renders with."""
+    digest = hashlib.sha256(f"mend {__version__} python {sys.version}\n".encode())
+    for name in LIBRARIES:
+        try:
+            digest.update(f"{name} {metadata.version(name)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} -\n".encode())
+    _hash_files(digest, _files_under(ENGINE_DIR), ENGINE_DIR)
+    return digest.hexdigest()
+
+
+def build_fingerprint(root: Path, inputs: Iterable[Path], out: Path, today: dt.date) -> str:
+    """Hash of everything a build reads: the input folders, the engine, the output path and the date."""
+    digest = hashlib.sha256(f"{engine_digest()}\n{out.resolve()}\n{today.isoformat()}\n".encode())
+    for folder in inputs:
+        digest.update(f"[{folder.relative_to(root).as_posix()}]\n".encode())
+        if folder.is_dir():
+            _hash_files(digest, _files_under(folder), folder)
+    return digest.hexdigest()
+
+
+# --- the whole-build manifest -------------------------------------------------------------------
+
+@dataclass
+class Manifest:
+    """What the last published build was made from, what it reported, and what it wrote."""
+
+    fingerprint: str
+    kinds: dict[str, int]
+    diagnostics: list[Diagnostic]
+    tree: dict[str, list[int]] = field(default_factory=dict)    # output path -> [size, mtime_ns]
+
+
+def _manifest_path(root: Path, out: Path) -> Path:
+    name = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    return cache_dir(root) / f"build-{name}.json"
+
+
+def output_tree(out: Path) -> dict[str, list[int]]:
+    """Every file of a published site with its size and mtime: cheap proof it was not touched."""
+    tree = {}
+    for path in _files_under(out):
+        info = path.stat()
+        tree[path.relative_to(out).as_posix()] = [info.st_size, info.st_mtime_ns]
+    return tree
+
+
+def load_manifest(root: Path, out: Path) -> Manifest | None:
+    try:
+        data = json.loads(_manifest_path(root, out).read_text("utf-8"))
+        return Manifest(data["fingerprint"], data["kinds"], [diagnostic_from_json(d) for d in data["diagnostics"]],
+                        data["tree"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_manifest(root: Path, out: Path, manifest: Manifest) -> None:
+    """Written whole (write, then rename), so a killed build leaves the old manifest or none.
+    When it cannot be written, the old one is removed: the next build then does all the work."""
+    path = _manifest_path(root, out)
+    try:
+        _write_manifest(path, manifest)
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+def _write_manifest(path: Path, manifest: Manifest) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"fingerprint": manifest.fingerprint, "kinds": manifest.kinds,
+            "diagnostics": [diagnostic_to_json(d) for d in manifest.diagnostics], "tree": manifest.tree}
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    os.replace(temporary, path)
+
+
+def unchanged_build(root: Path, out: Path, fingerprint: str) -> Manifest | None:
+    """The last build's manifest when its inputs are the same and its output is intact; else None."""
+    manifest = load_manifest(root, out)
+    if manifest is None or manifest.fingerprint != fingerprint or not out.is_dir():
+        return None
+    return manifest if output_tree(out) == manifest.tree else None
+
+
+# --- per-page results ---------------------------------------------------------------------------
+
+class PageMemo:
+    """Results of a pure per-page step, by a hash of the page's source and ``salt`` (what else it reads).
+
+    One JSON file per step; each save keeps only the entries the build used, so
+    the file holds one site's pages, not every version of them."""
+
+    def __init__(self, path: Path, salt: str):
+        self.path = path
+        self.salt = salt
+        self.used: set[str] = set()
+        try:
+            self.entries: dict = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            self.entries = {}
+        if not isinstance(self.entries, dict):
+            self.entries = {}
+
+    def key(self, *parts: str | bytes) -> str:
+        digest = hashlib.sha256(self.salt.encode())
+        for part in parts:
+            digest.update(b"\0" + (part if isinstance(part, bytes) else part.encode()))
+        self.used.add(key := digest.hexdigest())
+        return key
+
+    def get(self, key: str):
+        return self.entries.get(key)
+
+    def put(self, key: str, value) -> None:
+        self.entries[key] = value
+
+    def save(self) -> None:
+        """Keep what this build used; a cache that cannot be written only costs time next build."""
+        kept = {k: v for k, v in self.entries.items() if k in self.used}
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(kept, ensure_ascii=False, sort_keys=True), "utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+
+
+def diagnostic_to_json(diagnostic: Diagnostic) -> list:
+    return list(vars(diagnostic).values())
+
+
+def diagnostic_from_json(data: list) -> Diagnostic:
+    return Diagnostic(*data)

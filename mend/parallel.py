@@ -1,0 +1,52 @@
+"""Run one pure function over many items on every core.
+
+Workers are forked, so the function and the items (pages, compiled rules, a
+closure) are inherited rather than pickled; only each result travels back.
+Small jobs, and platforms without fork, run in this process: starting a
+worker costs more than checking a few pages.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+MIN_ITEMS_PER_WORKER = 40
+CHUNKS_PER_WORKER = 4         # several chunks each, so one slow chunk does not leave a core idle
+
+_job: tuple[Callable, Sequence] | None = None   # set in each forked worker only, by _start_worker
+
+
+def _start_worker(function: Callable, items: Sequence) -> None:
+    global _job   # noqa: PLW0603 - the worker's own copy of its job, inherited at fork
+    _job = (function, items)
+
+
+def _run_chunk(chunk: range) -> list:
+    function, items = _job
+    return [function(items[i]) for i in chunk]
+
+
+def workers_for(count: int) -> int:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, count // MIN_ITEMS_PER_WORKER))
+
+
+def map_forked(function: Callable, items: Sequence) -> list:
+    """``[function(item) for item in items]``, spread over forked workers; results in order."""
+    workers = workers_for(len(items))
+    if workers == 1:
+        return [function(item) for item in items]
+    size = max(1, -(-len(items) // (workers * CHUNKS_PER_WORKER)))
+    chunks = [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                 initargs=(function, items)) as pool:
+            return [result for chunk in pool.map(_run_chunk, chunks) for result in chunk]
+    except BrokenProcessPool:      # a worker was killed (out of memory, say): do the work here
+        return [function(item) for item in items]

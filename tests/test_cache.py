@@ -1,0 +1,202 @@
+"""The build cache: a rebuild changes exactly the outputs its inputs affect, and nothing stale survives.
+
+Each test builds a small site, changes one kind of input, rebuilds, and compares
+the output trees before and after, and with a clean build of the same inputs
+into a fresh folder.  The search index (pagefind/) is compared with the clean
+build only: its file names are content hashes, so any text change renames them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import page, tree_bytes
+from mend import cache
+from mend.pipeline import Project, build
+from test_citations import SOURCES
+
+TODAY = dt.date(2026, 11, 22)
+FILES = {
+    "content/sources.yaml": SOURCES,
+    "content/guide/a.md": page("article", "## One\n\nCycling back [@vennum2014complicated].\n", title="Alpha"),
+    "content/guide/b.md": page("article", "## Two\n\nPlain words here.\n", title="Beta",
+                               experience_based="[Two]"),
+}
+
+
+@pytest.fixture
+def site(make_project):
+    project = make_project(FILES)
+    first = build(project, today=TODAY)
+    assert first.written and first.rendered > 0, first.report.format()
+    return project
+
+
+def rebuild(project: Project, today: dt.date = TODAY):
+    """Rebuild; return the result and the site files (outside pagefind/) that changed, appeared or went."""
+    before = tree_bytes(project.out)
+    result = build(project, today=today)
+    assert result.written, result.report.format()
+    after = tree_bytes(project.out)
+    changed = {name for name in before.keys() | after.keys()
+               if before.get(name) != after.get(name) and not name.startswith("pagefind/")}
+    return result, changed
+
+
+def assert_same_as_clean_build(project: Project, tmp_path: Path, today: dt.date = TODAY) -> None:
+    clean = Project(project.root, tmp_path / "clean")
+    shutil.rmtree(clean.out, ignore_errors=True)
+    assert build(clean, today=today).written
+    assert tree_bytes(project.out) == tree_bytes(clean.out)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), "utf-8")
+
+
+def test_a_rebuild_with_no_change_renders_nothing_and_writes_nothing(site):
+    before = {p: p.stat().st_mtime_ns for p in site.out.rglob("*")}
+    result, changed = rebuild(site)
+    assert result.unchanged and result.rendered == 0
+    assert changed == set()
+    assert {p: p.stat().st_mtime_ns for p in site.out.rglob("*")} == before     # not even rewritten
+    assert result.kinds == {"article": 2, "page": 3}
+
+
+def test_a_no_change_rebuild_still_reports_the_last_builds_warnings(site, run):
+    first = run(site, "check")      # check always runs every step
+    warnings = [d for d in first.diagnostics if ": warning[" in d]
+    assert warnings                 # uncited sources
+    again = run(site, "build")
+    assert again.code == 0 and "(no input changed)" in again.stderr
+    assert again.diagnostics == first.diagnostics
+    before = tree_bytes(site.out)
+    strict = run(site, "build", "--strict")     # the replayed warnings fail a strict build
+    assert strict.code == 1 and strict.diagnostics == [d.replace(": warning[", ": error[") for d in warnings]
+    assert tree_bytes(site.out) == before
+
+
+def test_a_page_body_change_rewrites_only_that_page(site, tmp_path):
+    edit(site.content / "guide/b.md", "Plain words here.", "Other plain words.")
+    result, changed = rebuild(site)
+    assert result.rendered > 0 and not result.unchanged
+    assert changed == {"guide/b/index.html"}
+    assert "Other plain words." in (site.out / "guide/b/index.html").read_text("utf-8")
+    assert_same_as_clean_build(site, tmp_path)
+
+
+def test_a_page_title_change_rewrites_the_page_and_every_listing_of_it(site, tmp_path):
+    edit(site.content / "guide/b.md", "title: Beta", "title: Bravo")
+    _, changed = rebuild(site)
+    assert changed == {"guide/b/index.html", "guide/index.html", "index.html", "feed.xml"}
+    for name in changed:
+        text = (site.out / name).read_text("utf-8")
+        assert "Bravo" in text and "Beta" not in text, name
+    assert_same_as_clean_build(site, tmp_path)
+
+
+def test_a_removed_page_leaves_no_output_and_no_link_behind(site, tmp_path):
+    (site.content / "guide/b.md").unlink()
+    _, changed = rebuild(site)
+    assert changed == {"guide/b/index.html", "guide/index.html", "index.html", "feed.xml", "sitemap.xml"}
+    assert not (site.out / "guide/b").exists()
+    assert not any(b"guide/b/" in data for name, data in tree_bytes(site.out).items()
+                   if not name.startswith("pagefind/"))
+    assert_same_as_clean_build(site, tmp_path)
+
+
+def test_a_template_change_rewrites_the_pages_that_use_it(site, tmp_path):
+    edit(site.templates / "page.html", "{% block main %}", "{% block main %}<!-- changed -->")
+    _, changed = rebuild(site)
+    assert changed == {"about/index.html", "help/index.html"}       # kind: page, but not the home page
+    assert_same_as_clean_build(site, tmp_path)
+
+
+def test_a_static_asset_change_renames_it_and_rewrites_every_page_linking_it(site, tmp_path):
+    old = {p.name for p in (site.out / "static").glob("style.*.css")}
+    with open(site.templates / "static/style.css", "a", encoding="utf-8") as css:
+        css.write("\n/* changed */\n")
+    _, changed = rebuild(site)
+    new = {p.name for p in (site.out / "static").glob("style.*.css")}
+    assert len(new) == 1 and new != old                            # the old file is gone, not left beside it
+    html = {name for name in tree_bytes(site.out) if name.endswith(".html")}
+    assert changed == html | {f"static/{n}" for n in old | new}
+    assert_same_as_clean_build(site, tmp_path)
+
+
+def test_a_bibliography_change_rewrites_the_sources_page(site, tmp_path):
+    edit(site.content / "sources.yaml", "Couples who had broken up", "Partners who had broken up")
+    _, changed = rebuild(site)
+    assert changed == {"sources/index.html"}
+    assert "Partners who had broken up" in (site.out / "sources/index.html").read_text("utf-8")
+    assert_same_as_clean_build(site, tmp_path)
+
+
+def test_a_configuration_change_rebuilds(site, tmp_path):
+    edit(site.content / "site.yaml", "tagline: a test", "tagline: another test")
+    result, changed = rebuild(site)
+    assert result.rendered > 0
+    assert changed == {"index.html"}
+    assert_same_as_clean_build(site, tmp_path)
+
+
+def test_an_editorial_rules_change_runs_the_checks_again(site, run):
+    rules = site.content / "editorial/rules.yaml"
+    rules.parent.mkdir()
+    rules.write_text("rules: {}\n", "utf-8")      # not a list: reported where the rules are read
+    outcome = run(site, "build")
+    assert outcome.code == 1 and any(d.startswith("content/editorial/rules.yaml:") for d in outcome.diagnostics)
+    rules.unlink()
+    assert run(site, "build").code == 0
+
+
+def test_a_new_day_rebuilds_so_overdue_reviews_are_reported(site, run):
+    later = dt.date(2027, 11, 2)                  # the pages' next_review is 2027-11-01
+    result = build(site, today=later)
+    assert result.rendered > 0
+    assert any(d.code == "review-overdue" for d in result.report.items)
+
+
+def test_a_file_changed_or_deleted_in_the_output_is_rebuilt(site, tmp_path):
+    (site.out / "guide/a/index.html").unlink()
+    (site.out / "about/index.html").write_text("edited by hand", "utf-8")
+    result, changed = rebuild(site)
+    assert result.rendered > 0
+    assert changed == {"guide/a/index.html", "about/index.html"}
+    assert_same_as_clean_build(site, tmp_path)
+
+
+def test_a_failed_build_does_not_update_the_cache(site, run):
+    good = tree_bytes(site.out)
+    page_file = site.content / "guide/b.md"
+    original = page_file.read_text("utf-8")
+    page_file.write_text(original.replace("title: Beta", "title: [unclosed"), "utf-8")
+    assert run(site, "build").code == 1
+    page_file.write_text(original, "utf-8")       # back to what was published: nothing to do
+    result = build(site, today=TODAY)
+    assert result.unchanged and result.rendered == 0
+    assert tree_bytes(site.out) == good
+
+
+def test_an_engine_change_rebuilds(site, tmp_path, monkeypatch):
+    engine = tmp_path / "engine"
+    shutil.copytree(cache.ENGINE_DIR, engine, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "ENGINE_DIR", engine)
+    build(site, today=TODAY)
+    assert build(site, today=TODAY).unchanged
+    with open(engine / "markup.py", "a", encoding="utf-8") as source:
+        source.write("\n# a new version\n")
+    assert build(site, today=TODAY).rendered > 0
+
+
+def test_each_output_folder_has_its_own_record(site, tmp_path):
+    other = Project(site.root, tmp_path / "elsewhere")
+    assert build(other, today=TODAY).rendered > 0          # never "unchanged" just because site/ is
+    assert build(other, today=TODAY).unchanged
+    assert build(site, today=TODAY).unchanged
