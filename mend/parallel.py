@@ -8,8 +8,11 @@ worker costs more than checking a few pages.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -20,9 +23,33 @@ CHUNKS_PER_WORKER = 4         # several chunks each, so one slow chunk does not 
 _job: tuple[Callable, Sequence] | None = None   # set in each forked worker only, by _start_worker
 
 
-def _start_worker(function: Callable, items: Sequence) -> None:
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent():
+    """A function for a child process (Linux) that has the kernel kill it when the build dies.
+
+    A killed build's children would otherwise live on: forked workers block on their pipe
+    forever, and Pagefind keeps writing into a staging folder the next build has removed.
+    Returns None elsewhere.  The signal survives an exec, so it also works as a preexec_fn."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl      # looked up before the fork, not in the child
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:      # the build died before prctl took effect
+            os._exit(1)
+
+    return in_child
+
+
+def _start_worker(function: Callable, items: Sequence, on_start: Callable | None) -> None:
     global _job   # noqa: PLW0603 - the worker's own copy of its job, inherited at fork
     _job = (function, items)
+    if on_start is not None:
+        on_start()
 
 
 def _run_chunk(chunk: range) -> list:
@@ -46,7 +73,7 @@ def map_forked(function: Callable, items: Sequence) -> list:
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                 initargs=(function, items)) as pool:
+                                 initargs=(function, items, die_with_parent())) as pool:
             return [result for chunk in pool.map(_run_chunk, chunks) for result in chunk]
     except BrokenProcessPool:      # a worker was killed (out of memory, say): do the work here
         return [function(item) for item in items]

@@ -36,6 +36,7 @@ from markupsafe import Markup
 
 from . import __version__
 from .diagnostics import Report
+from .parallel import die_with_parent
 from .render import TemplateFailure, long_date, render_template
 from .worksheets import Worksheet, check_front_matter, form_html, scale_descriptions
 
@@ -290,7 +291,8 @@ def render_jobs(jobs: list[PdfJob]) -> list[Rendering]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     try:
-        with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=context,
+                                 initializer=die_with_parent()) as pool:
             return list(pool.map(render, jobs))
     except BrokenProcessPool:       # a worker was killed, e.g. out of memory
         return [Rendering(b"", 0, (), "a PDF worker process stopped unexpectedly") for _ in jobs]

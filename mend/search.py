@@ -10,13 +10,13 @@ so the byte-identical build holds with the index included.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from .parallel import die_with_parent
 
 PAGE_URL = "/search/"
 BUNDLE = "pagefind"
@@ -39,7 +39,7 @@ def index_site(site_dir: Path) -> None:
                "--exclude-selectors", EXCLUDE_SELECTORS, "--silent"]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
-                              preexec_fn=_die_with_parent())
+                              preexec_fn=die_with_parent())
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise IndexFailure(str(exc)) from exc
     if done.returncode != 0:
@@ -48,25 +48,3 @@ def index_site(site_dir: Path) -> None:
     for name in UNUSED_FILES:
         (site_dir / BUNDLE / name).unlink(missing_ok=True)
     shutil.rmtree(site_dir / BUNDLE / "playground", ignore_errors=True)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    """A preexec_fn (Linux) that has the kernel kill Pagefind when the build dies.
-
-    A killed build's Pagefind would otherwise keep writing into its staging folder after the
-    next build has removed it, leaving a stale ``.site.building-*`` behind (found by the
-    SIGKILL test).  The signal survives Pagefind's exec of its binary."""
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl      # looked up before the fork, not in the child
-    parent = os.getpid()
-
-    def in_child() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:      # the build died before prctl took effect
-            os._exit(1)
-
-    return in_child

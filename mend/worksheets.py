@@ -235,7 +235,8 @@ def _scale_field(name, label, param, line, error):
 
 
 def _size(param: str, kind: str, error) -> int | None:
-    if not param.isdigit() or not 1 <= int(param) <= MAX_SIZE:
+    # isdecimal, not isdigit: '²' is a digit that int() refuses (found by fuzzing).
+    if not param.isdecimal() or not 1 <= int(param) <= MAX_SIZE:
         what = "lines high" if kind == "lines" else "rows"
         error(f"a {kind} field needs how many {what} it is, from 1 to {MAX_SIZE}" +
               (f", not '{param}'" if param else ""), f"write it like {_EXAMPLES[kind]}")

@@ -127,8 +127,11 @@ def assert_no_active_content(html: str) -> None:
 
 yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=30),
                          st.dates(dt.date(1900, 1, 1), dt.date(2200, 1, 1)), st.floats(allow_nan=True))
-yaml_values = st.recursive(yaml_scalars, lambda inner: st.lists(inner, max_size=3) |
-                           st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+def _containers(inner):
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+
+
+yaml_values = st.recursive(yaml_scalars, _containers, max_leaves=8)
 
 
 @given(fields=st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=12), yaml_values, max_size=12),
@@ -272,6 +275,7 @@ def worksheet_body(lines: list[str]) -> str:
 @example(lines=["[scale: s, 0-10] x | a | b", "[scale: s2, 5-5] y", "[table: t, 0] a | b", "[lines: l, 999] z"])
 @example(lines=["[text: a] A", "[table: a, 2] x | y", "[text: a_1_left] B"])
 @example(lines=["```", "[text: a] A"])
+@example(lines=["[text: ] ", "[lines: a, ²] 0"])     # '²' passed isdigit() and crashed int()
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_any_worksheet_fields_parse_into_a_form_or_diagnostics(lines):
     """Parsing and the form, for many examples (the whole build, with PDFs, costs more: below)."""
