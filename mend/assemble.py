@@ -251,7 +251,7 @@ def check_editorial(site: Site, files: dict[str, bytes], report: Report, today) 
     content = site.project.content
     rules_file = content / editorial.RULES_FILE
     salt = json.dumps([cache.engine_digest(), rules_file.read_text("utf-8", "replace") if rules_file.is_file()
-                       else None, sorted(editorial.source_keys(content) or ()), site.config.reading_grade_max,
+                       else None, sorted(editorial.source_keys(site) or ()), site.config.reading_grade_max,
                        site.config.review_interval_months, today.isoformat()])
     memo = cache.PageMemo(cache.cache_dir(site.project.root) / "editorial.json", salt)
 

@@ -32,7 +32,7 @@ from snowballstemmer import stemmer
 
 from .diagnostics import Report, did_you_mean
 from .readability import measure, words_in
-from .schema import SafeLoader
+from .schema import YamlProblem, compose_yaml
 
 RULES_FILE = Path("editorial") / "rules.yaml"
 FAMILIES = ("steering", "persistence", "signals", "surveillance", "overclaiming", "commercial")
@@ -233,12 +233,13 @@ def load_rules(content_dir: Path, display_root: Path, report: Report,
         return None
     shown = str(path.relative_to(display_root)) if path.is_relative_to(display_root) else str(path)
     try:
-        root = yaml.compose(path.read_text("utf-8"), Loader=SafeLoader)
-        data = yaml.load(path.read_text("utf-8"), Loader=SafeLoader)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        report.error(shown, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, "rules-invalid",
-                     f"cannot read the editorial rules: {getattr(exc, 'problem', None) or exc}",
+        root, data = compose_yaml(path.read_text("utf-8"))
+    except UnicodeDecodeError as exc:
+        report.error(shown, 1, 1, "rules-invalid", f"cannot read the editorial rules: {exc.reason}",
+                     "save the rules file as UTF-8")
+        return None
+    except YamlProblem as exc:
+        report.error(shown, exc.line, exc.col, "rules-invalid", f"cannot read the editorial rules: {exc}",
                      "the rules file is YAML; check quotes, colons and indentation")
         return None
     return parse_rules(data, root, shown, report, source_keys)
@@ -680,7 +681,7 @@ def check_site(site, files: dict[str, bytes], report: Report, today: dt.date,
     ``check_pages(pages, check)`` may run ``check(page) -> (findings, diagnostics)`` in
     worker processes or answer it from a cache (the checks of one page are pure)."""
     content = site.project.content
-    rules = load_rules(content, site.project.root, report, source_keys(content))
+    rules = load_rules(content, site.project.root, report, source_keys(site))
 
     def check(page) -> tuple[PageFindings, list]:
         own = Report()
@@ -699,16 +700,11 @@ def check_site(site, files: dict[str, bytes], report: Report, today: dt.date,
     return findings
 
 
-def source_keys(content_dir: Path) -> set[str] | None:
-    """Keys of content/sources.yaml, to check the rules' 'why'; None when there is no bibliography."""
-    path = content_dir / "sources.yaml"
-    try:
-        entries = yaml.load(path.read_text("utf-8"), Loader=SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None           # a missing or broken bibliography is reported where it is loaded
-    if not isinstance(entries, list):
+def source_keys(site) -> set[str] | None:
+    """Keys of the loaded bibliography, to check the rules' 'why'; None when there is none."""
+    if not (site.project.content / "sources.yaml").is_file():
         return None
-    return {str(e["id"]) for e in entries if isinstance(e, dict) and "id" in e}
+    return set(site.bibliography.sources)
 
 
 def check_page(page, rules: Rules | None, config, report: Report, today: dt.date) -> PageFindings:
