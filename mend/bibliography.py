@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from .diagnostics import Report, did_you_mean
+from .diagnostics import Report, did_you_mean, shown_path
 from .markup import plain_text, sanitize
 from .schema import YamlProblem, compose_yaml
 
@@ -111,7 +111,7 @@ def load_bibliography(content_dir: Path, display_root: Path, cache_dir: Path, re
     """Read and check content/sources.yaml.  A missing file is an empty bibliography.
     Formatting waits for ``format_references``; ``cache_dir`` keeps its result between builds."""
     path = content_dir / SOURCES_FILE
-    shown = str(path.relative_to(display_root)) if path.is_relative_to(display_root) else str(path)
+    shown = shown_path(path, display_root)
     bibliography = Bibliography(shown, cache_dir)
     if not path.is_file():
         return bibliography

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .diagnostics import Report
+from .diagnostics import Report, shown_path
 from .schema import Field, YamlProblem, load_yaml, validate
 
 CONFIG_FILE = "site.yaml"
@@ -66,7 +66,7 @@ class SiteConfig:
 
 def load_config(content_dir: Path, report: Report, display_root: Path) -> SiteConfig | None:
     path = content_dir / CONFIG_FILE
-    shown = path.relative_to(display_root) if path.is_relative_to(display_root) else path
+    shown = shown_path(path, display_root)
     if not path.is_file():
         report.error(shown, 1, 1, "config-missing", f"no site configuration at {shown}",
                      "create it; see README.md, 'Site configuration'")

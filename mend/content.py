@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .diagnostics import Report
+from .diagnostics import Report, shown_path
 from .schema import Field, YamlProblem, load_yaml, validate
 
 KINDS = ("article", "faq", "worksheet", "page")
@@ -93,7 +93,7 @@ def load_pages(content_dir: Path, display_root: Path, report: Report) -> list[Pa
 
 
 def load_page(path: Path, content_dir: Path, display_root: Path, report: Report) -> Page | None:
-    shown = str(path.relative_to(display_root)) if path.is_relative_to(display_root) else str(path)
+    shown = shown_path(path, display_root)
     text = _read_text(path, shown, report)
     if text is None:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 ERROR = "error"
 WARNING = "warning"
@@ -78,6 +79,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 def _printable(text: str) -> str:
     """Escape control characters so a message can never break the one-line format."""
     return _CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def shown_path(path, root) -> str:
+    """A path as diagnostics print it: relative to the project when it is inside it."""
+    path, root = Path(path), Path(root)
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def did_you_mean(word: str, options) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 from snowballstemmer import stemmer
 
-from .diagnostics import Report, did_you_mean
+from .diagnostics import Report, did_you_mean, shown_path
 from .readability import measure, words_in
 from .schema import YamlProblem, compose_yaml
 
@@ -231,7 +231,7 @@ def load_rules(content_dir: Path, display_root: Path, report: Report,
     path = content_dir / RULES_FILE
     if not path.is_file():
         return None
-    shown = str(path.relative_to(display_root)) if path.is_relative_to(display_root) else str(path)
+    shown = shown_path(path, display_root)
     try:
         root, data = compose_yaml(path.read_text("utf-8"))
     except UnicodeDecodeError as exc:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache, output, search
-from .diagnostics import Report
+from .diagnostics import Report, shown_path
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def _publish(files: dict[str, bytes], project: Project, report: Report, manifest
                      "install the dependencies with 'pip install -e .'; the previous site is unchanged")
         return False
     except OSError as exc:
-        shown = project.out.relative_to(project.root) if project.out.is_relative_to(project.root) else project.out
+        shown = shown_path(project.out, project.root)
         report.error(shown, 1, 1, "write-failed", f"could not write the site: {exc.strerror or exc}",
                      "check the free disk space and that the output folder's parent is writable; "
                      "the previous site is unchanged")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from .diagnostics import Report
+from .diagnostics import Report, shown_path
 
 STATIC_DIR = "static"
 
@@ -95,9 +95,7 @@ def _template_frame(exc: BaseException, templates_dir: Path) -> tuple[Path | Non
 
 
 def _shown(path: Path, display_root: Path) -> str:
-    path = path.resolve()
-    root = display_root.resolve()
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    return shown_path(path.resolve(), display_root.resolve())
 
 
 def load_assets(templates_dir: Path) -> dict[str, Asset]:
