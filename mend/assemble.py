@@ -1,6 +1,11 @@
 """Rendering a site: load and validate every input, then render every page and site file.
 
 Called by ``mend.pipeline.build`` when something changed since the last build.
+Pages are rendered on every core; each worker writes its pages' HTML straight
+into the staging folder and sends back only what the rest of the build needs
+(links, anchors, cited sources, diagnostics), so memory does not grow with the
+site's size.  Pages whose inputs did not change since the last published build
+are hard-linked from it instead of rendered (``mend.reuse``).
 """
 
 from __future__ import annotations
@@ -9,16 +14,18 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
-from . import cache, checks, citations, editorial, parallel, pdf, search, structured_data, worksheets
-from .bibliography import Bibliography, load_bibliography
+from . import cache, checks, citations, editorial, output, parallel, pdf, render, reuse, search, structured_data, worksheets
+from .bibliography import KEY, Bibliography, format_references, load_bibliography
 from .config import SiteConfig, load_config
 from .content import Page, load_pages
-from .diagnostics import Report, position_of
+from .diagnostics import Diagnostic, Report, position_of
 from .markup import Link, MarkdownRenderer, Problem, Rendered, plain_text, split_h2_sections
 from .render import Asset, TemplateFailure, load_assets, make_environment, render_template
 from .structured_data import page_json_ld
@@ -39,26 +46,29 @@ class Site:
     env: jinja2.Environment
     assets: dict[str, Asset]
     bibliography: Bibliography
-    renders: int = 0          # templates rendered so far: tests count them to prove the cache skips work
+    engine: str               # digest of Mend's code and libraries (mend.cache.engine_digest)
+    renders: int = 0          # templates rendered in this process
 
+    # Made once, not per page: every page asks (per page they would cost O(pages)).
     @functools.cached_property
     def page_urls(self) -> frozenset[str]:
-        """Made once: every page's template asks about it (per page it would cost O(pages))."""
         return frozenset(p.url for p in self.pages)
 
+    @functools.cached_property
     def source_urls(self) -> dict[str, str]:
         return {p.source.relative_to(self.project.content).as_posix(): p.url for p in self.pages}
 
 
-def load_site(project, report: Report) -> Site | None:
+def load_site(project, report: Report, engine: str, loaded: dict | None = None) -> Site | None:
+    """``loaded`` keeps parsed pages between builds of one process (``serve``)."""
     config = load_config(project.content, report, project.root)
-    pages = load_pages(project.content, project.root, report)
+    pages = load_pages(project.content, project.root, report, loaded)
     env = make_environment(project.templates, report, project.root, cache.cache_dir(project.root) / "jinja")
     if config is None or env is None:
         return None
     _check_sections(pages, config, report)
     bibliography = load_bibliography(project.content, project.root, project.root / ".mend-cache", report)
-    return Site(project, config, pages, env, load_assets(project.templates), bibliography)
+    return Site(project, config, pages, env, load_assets(project.templates), bibliography, engine)
 
 
 def _check_sections(pages: list[Page], config: SiteConfig, report: Report) -> None:
@@ -69,45 +79,271 @@ def _check_sections(pages: list[Page], config: SiteConfig, report: Report) -> No
                          f"add it to 'sections' in content/site.yaml, or move the page into one of: {', '.join(sorted(known))}")
 
 
-def render_site(site: Site, report: Report) -> tuple[dict[str, bytes], int]:
-    """Render every page and site file; check links once everything exists.
-    Returns the files and how many templates were rendered."""
+@dataclass
+class PageResult:
+    """What rendering one page leaves for the rest of the build: small, as it is kept for every page.
+    Its HTML is already in the staging folder."""
+
+    output: str | None          # None when its template failed
+    links: list[Link]
+    ids: list[str]
+    cited: list[str]            # source keys, in order of first citation
+    diagnostics: list[Diagnostic]
+    rendered: bool = True       # False when hard-linked from the published site
+    changed: bool = True        # differs from the published file (so the search index is stale)
+
+
+@dataclass
+class RenderedSite:
+    """What ``render_site`` put into the staging folder."""
+
+    outputs: set[str] = field(default_factory=set)              # every file written or linked
+    page_keys: dict[str, str] = field(default_factory=dict)     # page output -> render key
+    rendered_pages: list[str] = field(default_factory=list)     # page outputs rendered, not reused
+    templates_rendered: int = 0
+    html_changed: bool = False   # some HTML differs from the published site's
+
+
+def render_site(site: Site, report: Report, staged: Path, published: reuse.Published | None) -> RenderedSite:
+    """Render every page and site file into ``staged`` (pages on every core, unchanged ones
+    linked from the published site), then check links once everything exists."""
     nav = navigation(site)
-    source_urls = site.source_urls()
-    memo = cache.PageMemo(cache.cache_dir(site.project.root) / "markdown.json", cache.engine_digest())
-    renderer = CachedRenderer(memo, source_urls)
-    files: dict[str, bytes] = {}
-    rendered_links, page_ids, cited, sheets = [], {}, [], []
+    outline = [{k: v for k, v in section.items() if k != "pages"} for section in nav]
+    if any("[@" in page.body for page in site.pages):     # format once here, not in every worker
+        format_references(site.bibliography, report)
+    inputs = _key_inputs(site, outline)
+    keys = _page_keys(site, inputs, nav, outline)
+    records = cache.PageMemo(cache.cache_dir(site.project.root) / "pages.json", site.engine)
+    results, todo = {}, []
     for page in sorted(site.pages, key=lambda p: p.url):
-        cites = citations.prepare(page, site.bibliography, report)
-        cited.append((page, cites))
-        extra = {}
-        if page.kind == "worksheet":
-            body, extra = _worksheet(site, page, cites, renderer, source_urls, report, sheets)
+        stored = records.get(records.key(keys[page.url])) if page.kind != "worksheet" else None
+        if stored is not None and published is not None and published.has(page.output_path, keys[page.url]):
+            published.link_into(staged, page.output_path)
+            results[page.url] = _result_from_json(stored)
         else:
-            body = renderer.render(cites.body, page.url, page.source.relative_to(site.project.content).as_posix(),
-                                   source_urls)
-            body.html = citations.fill(body.html, cites, page, report)
-        _report_problems(page, body, report)
-        html = _render_page(site, page, body, nav, report, cites, **extra)
-        if html is None:
+            todo.append(page)
+    sheets: list = []
+    render_one = functools.partial(_render_page_file, site, nav, outline, staged, published, MarkdownRenderer())
+    in_workers = [page for page in todo if page.kind != "worksheet"]
+    results.update(zip((p.url for p in in_workers), parallel.map_forked(render_one, in_workers)))
+    results.update((p.url, render_one(p, sheets)) for p in todo if p.kind == "worksheet")
+    done = _collect_pages(site, results, keys, records, report)
+    records.save()
+    listings = Listings(site, nav, inputs, staged, published, report, done,
+                        {url: set(r.ids) for url, r in results.items() if r.output is not None})
+    listings.render_all(results, sheets)
+    return done
+
+
+@dataclass(frozen=True)
+class KeyInputs:
+    """The parts of render keys shared by many outputs (``mend.reuse``)."""
+
+    site_wide: str                  # what every page reads
+    templates: dict[str, str]       # template name -> digest of it and what it reaches
+
+    def key(self, template: str, output_name: str, shows) -> str:
+        """``shows``: what the output shows besides the site-wide inputs (a string, or JSON-able)."""
+        return reuse.render_key(self.site_wide, self.templates.get(template, ""), output_name,
+                                shows if isinstance(shows, str) else reuse.site_digest(shows))
+
+
+# Templates given every section's pages in ``nav``; the others get only the sections, so that
+# a page's title change re-renders the listings that show it, not every page.
+FULL_NAV_TEMPLATES = ("home.html",)
+
+
+def _key_inputs(site: Site, outline: list[dict]) -> KeyInputs:
+    templates = reuse.template_digests(site.env, site.env.list_templates(filter_func=render.is_template))
+    site_wide = reuse.site_digest(
+        site.engine, _file_digest(site.project.content / "site.yaml"),
+        {name: asset.url for name, asset in sorted(site.assets.items())}, outline, sorted(site.source_urls.items()))
+    return KeyInputs(site_wide, templates)
+
+
+def _page_nav(page: Page, nav: list[dict], outline: list[dict]) -> list[dict]:
+    return nav if _template_for(page) in FULL_NAV_TEMPLATES or page.meta.get("template") else outline
+
+
+def _page_keys(site: Site, inputs: KeyInputs, nav: list[dict], outline: list[dict]) -> dict[str, str]:
+    full_nav = reuse.site_digest(nav)
+    sources = {key: reuse.site_digest(source.data, source.html) for key, source in site.bibliography.sources.items()}
+    return {page.url: inputs.key(_template_for(page), page.output_path,
+                                 f"{page.shown}\0{page.digest}\0{_page_nav(page, nav, outline) is nav and full_nav}"
+                                 f"\0{_cited_sources_digest(page, sources)}")
+            for page in site.pages}
+
+
+# Anything that may be a citation key; finding too many (an e-mail address) only costs a hash.
+MAYBE_CITED = re.compile(rf"@({KEY})")
+
+
+def _cited_sources_digest(page: Page, sources: dict[str, str]) -> str:
+    """A page shows only the sources it cites: a change to another entry leaves it alone."""
+    if "@" not in page.body:
+        return ""
+    maybe = sorted(set(MAYBE_CITED.findall(page.body)))
+    return reuse.site_digest([(key, sources.get(key)) for key in maybe])
+
+
+def _file_digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _template_for(page: Page) -> str:
+    return page.meta.get("template") or ("home.html" if page.url == "/" else TEMPLATE_FOR_KIND[page.kind])
+
+
+def _collect_pages(site: Site, results: dict[str, PageResult], keys: dict[str, str], records,
+                   report: Report) -> RenderedSite:
+    done = RenderedSite()
+    for page in sorted(site.pages, key=lambda p: p.url):
+        result = results[page.url]
+        report.extend(result.diagnostics)
+        if result.output is None:
             continue
-        files[page.output_path] = html.encode("utf-8")
-        rendered_links.append((page, body.links))
-        page_ids[page.url] = checks.ids_in(html)
-    for section in nav:
-        html = _render_other(site, "section.html", section["url"], report, section=section, nav=nav)
-        if html is not None:
-            files[section["url"].strip("/") + "/index.html"] = html.encode("utf-8")
-            page_ids[section["url"]] = checks.ids_in(html)
-    files.update(_site_files(site, nav, report))
-    files.update(_sources_page(site, cited, nav, report, page_ids))
-    files.update(pdf.worksheet_pdfs(site, sheets, report))
-    for asset in site.assets.values():
-        files[asset.url.lstrip("/")] = asset.data
-    checks.check_links(rendered_links, page_ids, set(files), report)
-    memo.save()
-    return dict(sorted(files.items())), site.renders
+        done.outputs.add(result.output)
+        done.html_changed |= result.changed
+        if result.rendered:
+            done.rendered_pages.append(result.output)
+            done.templates_rendered += 1
+        if page.kind != "worksheet":
+            done.page_keys[result.output] = keys[page.url]
+            records.put(records.key(keys[page.url]), _result_to_json(result))
+    return done
+
+
+def _render_page_file(site: Site, nav, outline, staged: Path, published, renderer: MarkdownRenderer, page: Page,
+                      sheets: list | None = None) -> PageResult:
+    """Render one page into the staging folder (in a worker process, except worksheets,
+    whose parsed fields the PDFs need)."""
+    own = Report()
+    source_urls = site.source_urls
+    cites = citations.prepare(page, site.bibliography, own)
+    extra = {}
+    if page.kind == "worksheet":
+        body, extra = _worksheet(site, page, cites, renderer, source_urls, own, sheets)
+    else:
+        body = renderer.render(cites.body, page.url, page.source.relative_to(site.project.content).as_posix(),
+                               source_urls)
+        body.html = citations.fill(body.html, cites, page, own)
+    _report_problems(page, body, own)
+    html = _render_page(site, page, body, _page_nav(page, nav, outline), own, cites, **extra)
+    if html is None:
+        return PageResult(None, [], [], [], own.items)
+    data = html.encode("utf-8")
+    output.write_file(staged, page.output_path, data)
+    editorial.check_help_block(page.shown, html, own)
+    changed = published is None or not published.same_bytes(page.output_path, data)
+    return PageResult(page.output_path, body.links, sorted(checks.ids_in(html)), cites.keys, own.items,
+                      changed=changed)
+
+
+@dataclass
+class Listings:
+    """The outputs that read many pages (section lists, Sources, sitemap, feed, search and 404
+    pages), plus PDFs and assets.  Each listing has a render key made from what it shows, so it
+    is rendered again only when that changed."""
+
+    site: Site
+    nav: list[dict]
+    inputs: KeyInputs
+    staged: Path
+    published: reuse.Published | None
+    report: Report
+    done: RenderedSite
+    page_ids: dict[str, set[str]]       # page URL -> anchors on it, for the link check
+
+    def render_all(self, results: dict[str, PageResult], sheets: list) -> None:
+        site = self.site
+        for section in self.nav:
+            self.render("section.html", section["url"], section, section=section)
+        self.render("404.html", "/404.html", [], absolute=True)
+        _refuse_generated_url(site, search.PAGE_URL, "search page", self.report)
+        self.render("search.html", search.PAGE_URL, [])
+        pages = sorted(site.pages, key=lambda p: p.url)
+        shown = [[p.url, p.meta] for p in pages]       # listings show front matter, never bodies
+        for name in ("sitemap.xml", "robots.txt", "feed.xml"):
+            self.render(name, "/" + name, shown, pages=pages, feed_pages=structured_data.feed_entries(pages))
+        self.sources_pages(results)
+        files = pdf.worksheet_pdfs(site, sheets, self.report)
+        files.update((asset.url.lstrip("/"), asset.data) for asset in site.assets.values())
+        output.write_tree(self.staged, files)
+        self.done.outputs.update(files)
+        self.done.templates_rendered += site.renders
+        self.check_links(results)
+
+    def render(self, template: str, page_url: str, shows, absolute: bool = False, **extra) -> None:
+        """Render one listing into the staging folder, or link it from the published site
+        when the key of what it shows is unchanged."""
+        name = page_url.strip("/") if "." in page_url.rsplit("/", 1)[-1] else (page_url.strip("/") + "/index.html").lstrip("/")
+        key = self.inputs.key(template, name, shows)
+        if self.published is not None and self.published.has(name, key):
+            self.published.link_into(self.staged, name)
+            data = (self.staged / name).read_bytes() if name.endswith(".html") else b""
+        else:
+            text = _render_other(self.site, template, page_url, self.report, absolute, nav=self.nav, **extra)
+            if text is None:
+                return
+            data = text.encode("utf-8")
+            output.write_file(self.staged, name, data)
+            self.done.rendered_pages.append(name)
+            if name.endswith(".html"):
+                editorial.check_help_block(f"{self.site.project.out.name}/{name}", text, self.report)
+                self.done.html_changed |= self.published is None or not self.published.same_bytes(name, data)
+        self.done.outputs.add(name)
+        self.done.page_keys[name] = key
+        if name.endswith(".html"):
+            self.page_ids[page_url] = checks.ids_in(data.decode("utf-8", "replace"))
+
+    def sources_pages(self, results: dict[str, PageResult]) -> None:
+        """/sources/: every source, its finding, and the pages citing it, in parts small
+        enough for the one-round-trip budget."""
+        site = self.site
+        citing: dict[str, list[Page]] = {}
+        for page in sorted(site.pages, key=lambda p: p.url):
+            for key in results[page.url].cited:
+                citing.setdefault(key, []).append(page)
+        citations.check_sources(site.bibliography, citing, self.report)
+        if _refuse_generated_url(site, citations.SOURCES_URL, "Sources page", self.report):
+            return
+        listing = citations.sources_listing(site.bibliography, citing)
+        chunks = [listing[i:i + SOURCES_PER_PAGE] for i in range(0, len(listing), SOURCES_PER_PAGE)] or [[]]
+        parts = [{"url": citations.SOURCES_URL + (f"{n + 1}/" if n else ""),
+                  "label": f"{chunk[0]['key'][0].upper()}–{chunk[-1]['key'][0].upper()}" if chunk else ""}
+                 for n, chunk in enumerate(chunks)]
+        for part, chunk in zip(parts, chunks):
+            self.render("sources.html", part["url"], [chunk, parts, part], sources=chunk, parts=parts, part=part)
+
+    def check_links(self, results: dict[str, PageResult]) -> None:
+        """Every internal link and anchor, once all outputs exist; and whether the set of
+        HTML pages changed (a page removed changes no file, but the search index must drop it)."""
+        done = self.done
+        if self.published is not None:
+            was_html = {n for n in self.published.tree if n.endswith(".html") and not n.startswith(search.BUNDLE + "/")}
+            done.html_changed |= was_html != {n for n in done.outputs if n.endswith(".html")}
+        pages = sorted(self.site.pages, key=lambda p: p.url)
+        checks.check_links([(p, results[p.url].links) for p in pages], self.page_ids, done.outputs, self.report)
+
+
+def _refuse_generated_url(site: Site, url: str, what: str, report: Report) -> bool:
+    """A content page may not take the URL of a generated one.  True when one tried."""
+    clash = [p for p in site.pages if p.url == url]
+    for page in clash:
+        report.error(page.shown, 1, 1, "duplicate-slug", f"{url} is the generated {what}",
+                     "give this page a different file name or 'slug:'")
+    return bool(clash)
+
+
+def _result_to_json(result: PageResult) -> dict:
+    return {"output": result.output, "links": [list(vars(link).values()) for link in result.links],
+            "ids": result.ids, "cited": result.cited,
+            "diagnostics": [cache.diagnostic_to_json(d) for d in result.diagnostics]}
+
+
+def _result_from_json(data: dict) -> PageResult:
+    return PageResult(data["output"], [Link(*link) for link in data["links"]], data["ids"], data["cited"],
+                      [cache.diagnostic_from_json(d) for d in data["diagnostics"]], rendered=False, changed=False)
 
 
 def _report_problems(page: Page, body: Rendered, report: Report) -> None:
@@ -179,7 +415,7 @@ def _render_page(site: Site, page: Page, body: Rendered, nav, report: Report,
         json_ld=page_json_ld(page, site.config, faq=faq, citations=[r.text for r in cites.references]),
         references=cites.references, **extra,
     )
-    name = page.meta.get("template") or ("home.html" if page.url == "/" else TEMPLATE_FOR_KIND[page.kind])
+    name = _template_for(page)
     site.renders += 1
     try:
         return render_template(site.env, name, context, report, site.project.templates, site.project.root)
@@ -198,54 +434,7 @@ def _render_other(site: Site, name: str, page_url: str, report: Report, absolute
         return None
 
 
-def _site_files(site: Site, nav, report: Report) -> dict[str, bytes]:
-    """404 page, search page, sitemap, robots.txt and the Atom feed."""
-    files = {}
-    pages = sorted(site.pages, key=lambda p: p.url)
-    not_found = _render_other(site, "404.html", "/404.html", report, absolute=True, nav=nav)
-    if not_found is not None:
-        files["404.html"] = not_found.encode("utf-8")
-    for clash in (p for p in site.pages if p.url == search.PAGE_URL):
-        report.error(clash.shown, 1, 1, "duplicate-slug", f"{search.PAGE_URL} is the generated search page",
-                     "give this page a different file name or 'slug:'")
-    search_page = _render_other(site, "search.html", search.PAGE_URL, report, nav=nav)
-    if search_page is not None:
-        files[search.PAGE_URL.strip("/") + "/index.html"] = search_page.encode("utf-8")
-    for name in ("sitemap.xml", "robots.txt", "feed.xml"):
-        text = _render_other(site, name, "/" + name, report, nav=nav, pages=pages,
-                             feed_pages=structured_data.feed_entries(pages))
-        if text is not None:
-            files[name] = text.encode("utf-8")
-    return files
-
-
-def _sources_page(site: Site, cited, nav, report: Report, page_ids: dict) -> dict[str, bytes]:
-    """/sources/: every source, its finding, and the pages citing it."""
-    citing = citations.cited_by(cited)
-    citations.check_sources(site.bibliography, citing, report)
-    clash = [p for p in site.pages if p.url == citations.SOURCES_URL]
-    for page in clash:
-        report.error(page.shown, 1, 1, "duplicate-slug", f"{citations.SOURCES_URL} is the generated Sources page",
-                     "give this page a different file name or 'slug:'")
-    if clash:
-        return {}
-    # Split into parts so each page stays within the one-round-trip budget.
-    listing = citations.sources_listing(site.bibliography, citing)
-    chunks = [listing[i:i + SOURCES_PER_PAGE] for i in range(0, len(listing), SOURCES_PER_PAGE)] or [[]]
-    parts = [{"url": citations.SOURCES_URL + (f"{n + 1}/" if n else ""),
-              "label": f"{chunk[0]['key'][0].upper()}–{chunk[-1]['key'][0].upper()}" if chunk else ""}
-             for n, chunk in enumerate(chunks)]
-    files = {}
-    for part, chunk in zip(parts, chunks):
-        html = _render_other(site, "sources.html", part["url"], report, nav=nav, sources=chunk, parts=parts,
-                             part=part)
-        if html is not None:
-            page_ids[part["url"]] = checks.ids_in(html)
-            files[part["url"].strip("/") + "/index.html"] = html.encode("utf-8")
-    return files
-
-
-def check_editorial(site: Site, files: dict[str, bytes], report: Report, today) -> dict:
+def check_editorial(site: Site, report: Report, today) -> dict:
     """The editorial checks, each page's taken from the cache when nothing it reads changed,
     the rest run on every core."""
     content = site.project.content
@@ -256,14 +445,14 @@ def check_editorial(site: Site, files: dict[str, bytes], report: Report, today) 
     memo = cache.PageMemo(cache.cache_dir(site.project.root) / "editorial.json", salt)
 
     def check_pages(pages: list[Page], check) -> list:
-        keys = [memo.key(page.shown, page.source.read_bytes()) for page in pages]
+        keys = [memo.key(page.shown, page.digest) for page in pages]
         missing = [i for i, key in enumerate(keys) if memo.get(key) is None]
         for i, result in zip(missing, parallel.map_forked(check, [pages[i] for i in missing])):
             memo.put(keys[i], _findings_to_json(*result))
         memo.save()
         return [_findings_from_json(memo.get(key)) for key in keys]
 
-    return editorial.check_site(site, files, report, today, check_pages)
+    return editorial.check_site(site, {}, report, today, check_pages)
 
 
 def _findings_to_json(found: editorial.PageFindings, diagnostics: list) -> dict:
@@ -276,33 +465,3 @@ def _findings_from_json(data: dict) -> tuple[editorial.PageFindings, list]:
     if fields["next_review"]:
         fields["next_review"] = dt.date.fromisoformat(fields["next_review"])
     return editorial.PageFindings(**fields), [cache.diagnostic_from_json(d) for d in data["diagnostics"]]
-
-
-class CachedRenderer:
-    """``MarkdownRenderer.render``, answered from the cache when the text, the page and the
-    site's URL map (which internal links resolve against) are what they were."""
-
-    def __init__(self, memo: cache.PageMemo, source_urls: dict[str, str]):
-        self.memo = memo
-        self.urls = hashlib.sha256(json.dumps(sorted(source_urls.items())).encode()).hexdigest()
-        self.renderer: MarkdownRenderer | None = None     # made on the first miss: one per process
-
-    def render(self, text: str, page_url: str, page_source: str, source_urls: dict) -> Rendered:
-        key = self.memo.key(self.urls, page_url, page_source, text)
-        stored = self.memo.get(key)
-        if stored is None:
-            self.renderer = self.renderer or MarkdownRenderer()
-            stored = _rendered_to_json(self.renderer.render(text, page_url, page_source, source_urls))
-            self.memo.put(key, stored)
-        return _rendered_from_json(stored)
-
-
-def _rendered_to_json(rendered: Rendered) -> dict:
-    return {"html": rendered.html, "headings": rendered.headings,
-            "links": [list(vars(link).values()) for link in rendered.links],
-            "problems": [list(vars(problem).values()) for problem in rendered.problems]}
-
-
-def _rendered_from_json(data: dict) -> Rendered:
-    return Rendered(data["html"], data["headings"], [Link(*link) for link in data["links"]],
-                    [Problem(*problem) for problem in data["problems"]])

@@ -42,10 +42,18 @@ def cache_dir(root: Path) -> Path:
 
 
 def _files_under(folder: Path) -> list[Path]:
+    return [folder / name for name in _names_under(folder)]
+
+
+def _names_under(folder: Path) -> list[str]:
+    """Relative POSIX paths of the files under ``folder``, sorted; plain strings because
+    a site has thousands of files and Path objects cost microseconds each."""
     found = []
     for here, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        found.extend(Path(here) / name for name in sorted(files))
+        prefix = os.path.relpath(here, folder).replace(os.sep, "/") + "/"
+        prefix = "" if prefix == "./" else prefix
+        found.extend(prefix + name for name in sorted(files))
     return found
 
 
@@ -67,9 +75,9 @@ def engine_digest() -> str:
     return digest.hexdigest()
 
 
-def build_fingerprint(root: Path, inputs: Iterable[Path], out: Path, today: dt.date) -> str:
+def build_fingerprint(root: Path, inputs: Iterable[Path], out: Path, today: dt.date, engine: str) -> str:
     """Hash of everything a build reads: the input folders, the engine, the output path and the date."""
-    digest = hashlib.sha256(f"{engine_digest()}\n{out.resolve()}\n{today.isoformat()}\n".encode())
+    digest = hashlib.sha256(f"{engine}\n{out.resolve()}\n{today.isoformat()}\n".encode())
     for folder in inputs:
         digest.update(f"[{folder.relative_to(root).as_posix()}]\n".encode())
         if folder.is_dir():
@@ -87,6 +95,8 @@ class Manifest:
     kinds: dict[str, int]
     diagnostics: list[Diagnostic]
     tree: dict[str, list[int]] = field(default_factory=dict)    # output path -> [size, mtime_ns]
+    page_keys: dict[str, str] = field(default_factory=dict)     # page output path -> its render key
+    search_current: bool = True     # False while ``serve`` is still indexing the published pages
 
 
 def _manifest_path(root: Path, out: Path) -> Path:
@@ -97,9 +107,10 @@ def _manifest_path(root: Path, out: Path) -> Path:
 def output_tree(out: Path) -> dict[str, list[int]]:
     """Every file of a published site with its size and mtime: cheap proof it was not touched."""
     tree = {}
-    for path in _files_under(out):
-        info = path.stat()
-        tree[path.relative_to(out).as_posix()] = [info.st_size, info.st_mtime_ns]
+    base = str(out) + os.sep
+    for name in _names_under(out):
+        info = os.stat(base + name)
+        tree[name] = [info.st_size, info.st_mtime_ns]
     return tree
 
 
@@ -107,7 +118,7 @@ def load_manifest(root: Path, out: Path) -> Manifest | None:
     try:
         data = json.loads(_manifest_path(root, out).read_text("utf-8"))
         return Manifest(data["fingerprint"], data["kinds"], [diagnostic_from_json(d) for d in data["diagnostics"]],
-                        data["tree"])
+                        data["tree"], data["page_keys"], data["search_current"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -126,7 +137,8 @@ def save_manifest(root: Path, out: Path, manifest: Manifest) -> None:
 def _write_manifest(path: Path, manifest: Manifest) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"fingerprint": manifest.fingerprint, "kinds": manifest.kinds,
-            "diagnostics": [diagnostic_to_json(d) for d in manifest.diagnostics], "tree": manifest.tree}
+            "diagnostics": [diagnostic_to_json(d) for d in manifest.diagnostics], "tree": manifest.tree,
+            "page_keys": manifest.page_keys, "search_current": manifest.search_current}
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     temporary.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
     os.replace(temporary, path)
@@ -135,7 +147,7 @@ def _write_manifest(path: Path, manifest: Manifest) -> None:
 def unchanged_build(root: Path, out: Path, fingerprint: str) -> Manifest | None:
     """The last build's manifest when its inputs are the same and its output is intact; else None."""
     manifest = load_manifest(root, out)
-    if manifest is None or manifest.fingerprint != fingerprint or not out.is_dir():
+    if manifest is None or manifest.fingerprint != fingerprint or not manifest.search_current or not out.is_dir():
         return None
     return manifest if output_tree(out) == manifest.tree else None
 

@@ -8,6 +8,7 @@ front matter gives ``slug:``.  Nothing here renders anything.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -62,6 +63,7 @@ class Page:
     body: str
     body_line: int          # line of the file where the body starts
     positions: dict = field(default_factory=dict)   # front-matter key -> (line, col) in the file
+    digest: str = ""        # hash of the file's bytes: what caches of this page are keyed by
 
     @property
     def output_path(self) -> str:
@@ -82,19 +84,35 @@ def discover(content_dir: Path) -> list[Path]:
     return sorted(p for p in content_dir.rglob("*.md") if p.is_file())
 
 
-def load_pages(content_dir: Path, display_root: Path, report: Report) -> list[Page]:
-    pages = []
+def load_pages(content_dir: Path, display_root: Path, report: Report, loaded: dict | None = None) -> list[Page]:
+    """Every page under ``content_dir``.  ``loaded`` (path and bytes -> page and diagnostics)
+    lets a long-running process (``serve``) parse only the files that changed."""
+    pages, seen = [], {}
     for path in discover(content_dir):
-        page = load_page(path, content_dir, display_root, report)
-        if page is not None:
-            pages.append(page)
+        data = path.read_bytes()
+        key = (path, hashlib.sha256(data).hexdigest())
+        if loaded is None or key not in loaded:
+            own = Report()
+            page = load_page(path, content_dir, display_root, own, data, key[1])
+            loaded_page = (page, own.items)
+        else:
+            loaded_page = loaded[key]
+        seen[key] = loaded_page
+        report.extend(loaded_page[1])
+        if loaded_page[0] is not None:
+            pages.append(loaded_page[0])
+    if loaded is not None:      # forget files that changed or went
+        loaded.clear()
+        loaded.update(seen)
     _check_unique_urls(pages, report)
     return pages
 
 
-def load_page(path: Path, content_dir: Path, display_root: Path, report: Report) -> Page | None:
+def load_page(path: Path, content_dir: Path, display_root: Path, report: Report, data: bytes | None = None,
+              digest: str = "") -> Page | None:
     shown = shown_path(path, display_root)
-    text = _read_text(path, shown, report)
+    data = path.read_bytes() if data is None else data
+    text = _read_text(data, shown, report)
     if text is None:
         return None
     split = split_front_matter(text, shown, report)
@@ -125,11 +143,11 @@ def load_page(path: Path, content_dir: Path, display_root: Path, report: Report)
                      "use lower-case letters, digits and single hyphens, e.g. 'space-after-a-breakup'")
         return None
     url = "/" if (section, slug) == ("", "index") else str(PurePosixPath("/", section, slug)) + "/"
-    return Page(path, shown, kind, slug, section, url, meta, body, body_line, positions)
+    return Page(path, shown, kind, slug, section, url, meta, body, body_line, positions,
+                digest or hashlib.sha256(data).hexdigest())
 
 
-def _read_text(path: Path, shown: str, report: Report) -> str | None:
-    data = path.read_bytes()
+def _read_text(data: bytes, shown: str, report: Report) -> str | None:
     if not data.strip():
         report.error(shown, 1, 1, "empty-file", "the file is empty",
                      "run 'python build.py new KIND SLUG' to start a page with valid front matter")

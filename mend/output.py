@@ -1,6 +1,7 @@
 """Writing the site: build beside ``site/``, then swap it in at once.
 
-A build writes every file into a fresh folder next to the output folder and
+A build writes every file into a fresh folder next to the output folder (files
+it did not need to render again are hard-linked from the published one) and
 only when that is complete exchanges it with the published one (one
 ``renameat2(RENAME_EXCHANGE)`` call on Linux, two renames elsewhere).  A failed
 or killed build therefore never touches the site that was there.  A lock file
@@ -15,9 +16,9 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import functools
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 _RENAME_EXCHANGE = 2
@@ -54,49 +55,45 @@ def staging_dir(out_dir: Path) -> Path:
 
 def remove_leftovers(out_dir: Path) -> None:
     """Delete staging and old folders left by builds that were killed (call under the lock)."""
-    for pattern in (f".{out_dir.name}.building-*", f".{out_dir.name}.old-*"):
+    for pattern in (f".{out_dir.name}.building-*", f".{out_dir.name}.old-*", f".{out_dir.name}.search-*"):
         for leftover in out_dir.parent.glob(pattern):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def write_tree(root: Path, files: dict[str, bytes], reuse_from: Path | None = None,
-               unchanged: frozenset[str] = frozenset()) -> None:
-    """Write ``files`` under ``root``.  Paths in ``unchanged`` are hard-linked from ``reuse_from``."""
-    root.mkdir(parents=True)
-    made: set[Path] = {root}
+class WriteFailed(Exception):
+    """A file of the new site could not be written (disk full, read-only folder...)."""
+
+
+def write_file(root: Path, name: str, data: bytes) -> None:
+    """Write one file of the new site; workers call this for the pages they render."""
+    target = root / safe_relative(name)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as exc:
+        raise WriteFailed(exc.strerror or str(exc)) from exc
+
+
+def write_tree(root: Path, files: dict[str, bytes]) -> None:
     for name in sorted(files):
-        target = root / safe_relative(name)
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        if reuse_from is not None and name in unchanged:
-            with contextlib.suppress(OSError):
-                os.link(reuse_from / name, target)
-                continue
-        target.write_bytes(files[name])
+        write_file(root, name, files[name])
 
 
 def swap_into_place(staged: Path, out_dir: Path) -> None:
     """Make ``staged`` the output folder; the previous one is deleted afterwards."""
-    if out_dir.exists() and _exchange(staged, out_dir):
-        shutil.rmtree(staged, ignore_errors=True)   # staged now holds the old site
-        return
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        os.rename(out_dir, old)
-        os.rename(staged, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staged, out_dir)
+    exchange_or_replace(staged, out_dir)
+
+
+@functools.cache
+def _renameat2():
+    """libc's renameat2, looked up once: find_library runs ldconfig, which takes milliseconds."""
+    libc_name = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None) if libc_name else None
 
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths (Linux renameat2).  False when unsupported."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
+    renameat2 = _renameat2()
     if renameat2 is None:
         return False
     at_fdcwd = -100
@@ -108,16 +105,14 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
 
 
-def publish(files: dict[str, bytes], out_dir: Path, before_swap: Callable[[Path], None] | None = None) -> None:
-    """Write a complete site and swap it in; the old site stays if anything fails.
-
-    ``before_swap(staged)`` may add files made from the written site (the search index)."""
-    staged = staging_dir(out_dir)
-    try:
-        write_tree(staged, files)
-        if before_swap is not None:
-            before_swap(staged)
-        swap_into_place(staged, out_dir)
-    finally:
-        if staged.exists():
-            shutil.rmtree(staged, ignore_errors=True)
+def exchange_or_replace(new: Path, current: Path) -> None:
+    """Put folder ``new`` where ``current`` is, at once where the system allows; the old one is deleted."""
+    if current.exists() and _exchange(new, current):
+        shutil.rmtree(new, ignore_errors=True)       # new now holds the old folder
+    elif current.exists():
+        old = current.parent / f".{current.name}.old-{os.getpid()}"
+        os.rename(current, old)
+        os.rename(new, current)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, current)

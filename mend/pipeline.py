@@ -10,12 +10,15 @@ imported only when there is work, so a no-change build starts quickly.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cache, output, search
+from . import cache, output, reuse, search
 from .diagnostics import Report, shown_path
 
 
@@ -43,14 +46,15 @@ class Project:
 class BuildResult:
     report: Report
     pages: list[Page] = field(default_factory=list)
-    files: dict[str, bytes] = field(default_factory=dict)
     seconds: float = 0.0
     written: bool = False
     editorial: dict[str, editorial.PageFindings] = field(default_factory=dict)   # by page path
     today: dt.date | None = None
     kinds: dict[str, int] = field(default_factory=dict)     # pages of each kind
     rendered: int = 0        # templates rendered: 0 when the inputs had not changed since the last build
+    rendered_pages: list[str] = field(default_factory=list)   # outputs of the pages rendered (not reused)
     unchanged: bool = False  # the published site was already this build's output
+    search_pending: bool = False   # published with the previous search index (serve indexes later)
 
     def summary(self, strict: bool = False) -> str:
         kinds = self.kinds
@@ -63,27 +67,71 @@ class BuildResult:
                 + (" (no input changed)" if self.unchanged and self.written else ""))
 
 
-def build(project: Project, *, strict: bool = False, write: bool = True, today: dt.date | None = None) -> BuildResult:
-    """``today`` decides which reviews are overdue (default: the real date; tests pass one)."""
+@dataclass
+class Session:
+    """What a long-running process (``serve``) keeps between builds: parsed pages by file content."""
+
+    loaded: dict = field(default_factory=dict)
+
+
+def build(project: Project, *, strict: bool = False, write: bool = True, today: dt.date | None = None,
+          session: Session | None = None, defer_search: bool = False) -> BuildResult:
+    """``today`` decides which reviews are overdue (default: the real date; tests pass one).
+    ``defer_search`` publishes changed pages with the previous search index and leaves
+    indexing to the caller (``serve``, via ``refresh_search``)."""
     started = time.perf_counter()
     report = Report()
     result = BuildResult(report, today=today or dt.date.today())
+    engine = cache.engine_digest()
     fingerprint = cache.build_fingerprint(project.root, (project.content, project.templates), project.out,
-                                          result.today)
+                                          result.today, engine)
     if write and _reuse_last_build(project, fingerprint, result, strict):
         result.seconds = time.perf_counter() - started
         return result
-    site = load_site(project, report)
-    if site is not None:
-        result.pages = site.pages
-        result.kinds = dict(Counter(p.kind for p in site.pages))
-        result.files, result.rendered = render_site(site, report)
-        result.editorial = check_editorial(site, result.files, report, result.today)
-    if write and site is not None and not report.failed(strict):
-        manifest = cache.Manifest(fingerprint, result.kinds, list(report.items))
-        result.written = _publish(result.files, project, report, manifest)
+    with output.build_lock(project.out):
+        output.remove_leftovers(project.out)
+        staged = output.staging_dir(project.out)
+        try:
+            staged.mkdir(parents=True)
+            _render_and_publish(project, staged, engine, fingerprint, result, strict, write,
+                                session or Session(), defer_search)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _render_and_publish(project: Project, staged: Path, engine: str, fingerprint: str, result: BuildResult,
+                        strict: bool, write: bool, session: Session, defer_search: bool) -> None:
+    report = result.report
+    site = load_site(project, report, engine, session)
+    if site is None:
+        return
+    result.pages = site.pages
+    result.kinds = dict(Counter(p.kind for p in site.pages))
+    published = reuse.published(project.root, project.out) if write else None
+    try:
+        rendered = render_site(site, report, staged, published)
+    except output.WriteFailed as exc:
+        _report_write_failure(project, report, str(exc))
+        return
+    result.rendered, result.rendered_pages = rendered.templates_rendered, rendered.rendered_pages
+    result.editorial = check_editorial(site, report, result.today)
+    if not write or report.failed(strict):
+        return
+    manifest = cache.Manifest(fingerprint, result.kinds, list(report.items), page_keys=rendered.page_keys)
+    result.written = _publish(staged, project, report, manifest,
+                              _search_plan(rendered, published, defer_search))
+    result.search_pending = result.written and not manifest.search_current
+
+
+def _search_plan(rendered, published, defer: bool) -> str:
+    """'keep' the published index when no HTML changed; else 'index' now, or 'defer' it."""
+    if published is not None and published.search_current and not rendered.html_changed:
+        bundle = search.bundle_files(published.tree)
+        if bundle and all(published.intact(name) for name in bundle):
+            return "keep"
+    return "defer" if defer and published is not None and search.bundle_files(published.tree) else "index"
 
 
 def _reuse_last_build(project: Project, fingerprint: str, result: BuildResult, strict: bool) -> bool:
@@ -98,39 +146,73 @@ def _reuse_last_build(project: Project, fingerprint: str, result: BuildResult, s
     return True
 
 
-def _publish(files: dict[str, bytes], project: Project, report: Report, manifest: cache.Manifest) -> bool:
-    """Swap the new site in and record what it was made from (under the lock, so a build
-    running at the same time cannot swap its own site in between); a full disk or read-only
-    folder is reported, not raised."""
+def _publish(staged: Path, project: Project, report: Report, manifest: cache.Manifest, search_plan: str) -> bool:
+    """Add the search index, swap the new site in and record what it was made from (the
+    caller holds the lock); a full disk or read-only folder is reported, not raised."""
     try:
-        with output.build_lock(project.out):
-            output.remove_leftovers(project.out)
-            output.publish(files, project.out, before_swap=search.index_site)
-            manifest.tree = cache.output_tree(project.out)
-            cache.save_manifest(project.root, project.out, manifest)
+        if search_plan == "index":
+            search.index_site(staged)
+        else:       # this build's HTML is the published HTML, or serve indexes it afterwards
+            published = reuse.published(project.root, project.out)
+            for name in search.bundle_files(published.tree):
+                published.link_into(staged, name)
+            manifest.search_current = search_plan == "keep"
+        output.swap_into_place(staged, project.out)
+        manifest.tree = cache.output_tree(project.out)
+        cache.save_manifest(project.root, project.out, manifest)
         return True
     except search.IndexFailure as exc:
         report.error("templates/search.html", 1, 1, "search-index", f"Pagefind could not index the site: {exc}",
                      "install the dependencies with 'pip install -e .'; the previous site is unchanged")
         return False
-    except OSError as exc:
-        shown = shown_path(project.out, project.root)
-        report.error(shown, 1, 1, "write-failed", f"could not write the site: {exc.strerror or exc}",
-                     "check the free disk space and that the output folder's parent is writable; "
-                     "the previous site is unchanged")
+    except (OSError, output.WriteFailed) as exc:
+        _report_write_failure(project, report, getattr(exc, "strerror", None) or str(exc))
         return False
 
 
-def load_site(project: Project, report: Report):
+def _report_write_failure(project: Project, report: Report, reason: str) -> None:
+    shown = shown_path(project.out, project.root)
+    report.error(shown, 1, 1, "write-failed", f"could not write the site: {reason}",
+                 "check the free disk space and that the output folder's parent is writable; "
+                 "the previous site is unchanged")
+
+
+def refresh_search(project: Project) -> bool:
+    """Index the published site and swap the new index in (``serve``, after a build with
+    ``defer_search``).  When another build published meanwhile, this index may describe
+    pages that are gone, so it is dropped (that build brings its own).  True when swapped in."""
+    before = cache.load_manifest(project.root, project.out)
+    if before is None or before.search_current:
+        return False
+    fresh = project.out.parent / f".{project.out.name}.search-{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(fresh, ignore_errors=True)
+    try:
+        search.index_site(project.out, fresh)
+        with output.build_lock(project.out):
+            manifest = cache.load_manifest(project.root, project.out)
+            if manifest is None or manifest.search_current or manifest.tree != before.tree:
+                return False
+            output.exchange_or_replace(fresh, project.out / search.BUNDLE)
+            manifest.tree = cache.output_tree(project.out)
+            manifest.search_current = True
+            cache.save_manifest(project.root, project.out, manifest)
+            return True
+    except (search.IndexFailure, OSError):
+        return False
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+
+
+def load_site(project: Project, report: Report, engine: str, session: Session):
     from . import assemble
-    return assemble.load_site(project, report)
+    return assemble.load_site(project, report, engine, session.loaded)
 
 
-def render_site(site, report: Report) -> tuple[dict[str, bytes], int]:
+def render_site(site, report: Report, staged: Path, published):
     from . import assemble
-    return assemble.render_site(site, report)
+    return assemble.render_site(site, report, staged, published)
 
 
-def check_editorial(site, files: dict[str, bytes], report: Report, today: dt.date) -> dict:
+def check_editorial(site, report: Report, today: dt.date) -> dict:
     from . import assemble
-    return assemble.check_editorial(site, files, report, today)
+    return assemble.check_editorial(site, report, today)

@@ -52,7 +52,7 @@ def make_environment(templates_dir: Path, report: Report, display_root: Path,
     env.filters["long_date"] = long_date
     env.filters["json_ld"] = json_ld
     ok = True
-    for name in env.list_templates(filter_func=_is_template):
+    for name in env.list_templates(filter_func=is_template):
         try:
             env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
@@ -62,7 +62,7 @@ def make_environment(templates_dir: Path, report: Report, display_root: Path,
     return env if ok else None
 
 
-def _is_template(name: str) -> bool:
+def is_template(name: str) -> bool:
     return not name.startswith(STATIC_DIR + "/") and name.endswith((".html", ".xml", ".txt"))
 
 

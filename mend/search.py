@@ -33,9 +33,10 @@ class IndexFailure(Exception):
     """Pagefind could not index the site."""
 
 
-def index_site(site_dir: Path) -> None:
-    """Write the search index into ``site_dir/pagefind/``."""
-    command = [*PAGEFIND, "--site", str(site_dir), "--output-subdir", BUNDLE,
+def index_site(site_dir: Path, bundle: Path | None = None) -> None:
+    """Index the HTML under ``site_dir`` into ``bundle`` (default ``site_dir/pagefind/``)."""
+    bundle = bundle or site_dir / BUNDLE
+    command = [*PAGEFIND, "--site", str(site_dir), "--output-path", str(bundle),
                "--exclude-selectors", EXCLUDE_SELECTORS, "--silent"]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
@@ -46,5 +47,10 @@ def index_site(site_dir: Path) -> None:
         message = (done.stderr or done.stdout).strip().splitlines()
         raise IndexFailure(message[-1] if message else f"pagefind exited with code {done.returncode}")
     for name in UNUSED_FILES:
-        (site_dir / BUNDLE / name).unlink(missing_ok=True)
-    shutil.rmtree(site_dir / BUNDLE / "playground", ignore_errors=True)
+        (bundle / name).unlink(missing_ok=True)
+    shutil.rmtree(bundle / "playground", ignore_errors=True)
+
+
+def bundle_files(names) -> list[str]:
+    """The search bundle's files among output paths."""
+    return [name for name in names if name.startswith(BUNDLE + "/")]

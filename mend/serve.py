@@ -23,7 +23,7 @@ from livereload import Server
 from livereload.handlers import LiveReloadHandler
 from tornado import ioloop
 
-from .pipeline import BuildResult, Project, build
+from .pipeline import BuildResult, Project, Session, build, refresh_search
 
 POLL_MS = 150     # how often the watcher looks for changes
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -38,16 +38,29 @@ class DevSite:
         self.log = log
         self.failure: str | None = None
         self.lock = threading.Lock()
+        self.session = Session()      # parsed pages, kept between rebuilds
+        self.indexing: threading.Thread | None = None     # the search index being brought up to date
 
     def rebuild(self, *_changed) -> BuildResult:
+        """Build (only what changed), publish the pages at once, and bring the search
+        index up to date afterwards in the background: indexing every page takes seconds."""
         with self.lock:
-            result = build(self.project, strict=self.strict)
+            result = build(self.project, strict=self.strict, session=self.session, defer_search=True)
+        if result.search_pending:
+            self._index_later()
         failed = result.report.failed(self.strict)
         self.failure = result.report.format(self.strict) if failed else None
         if result.report.items:
             self.log(result.report.format(self.strict))
         self.log(result.summary(self.strict))
         return result
+
+    def _index_later(self) -> None:
+        def index() -> None:
+            if refresh_search(self.project):
+                self.log("search index updated")
+        self.indexing = threading.Thread(target=index, name="mend-search-index", daemon=True)
+        self.indexing.start()
 
     def __call__(self, environ, start_response):
         path = self.resolve(environ.get("PATH_INFO", "/"))

@@ -7,6 +7,7 @@ under a sub-path such as "/mend/", and from a local server.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 
@@ -14,8 +15,10 @@ SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 SAFE_SCHEMES = ("http", "https", "mailto", "tel")
 
 
+@functools.lru_cache(maxsize=65536)
 def relative_url(from_url: str, to_path: str) -> str:
-    """Link from the page at ``from_url`` to the site path ``to_path``."""
+    """Link from the page at ``from_url`` to the site path ``to_path``.
+    Memoised: listings link the same pairs over and over, and relpath is slow."""
     path, _, fragment = to_path.partition("#")
     directory = from_url if from_url.endswith("/") else posixpath.dirname(from_url) + "/"
     rel = posixpath.relpath(path or directory, directory)

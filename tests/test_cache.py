@@ -9,6 +9,7 @@ build only: its file names are content hashes, so any text change renames them.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -87,14 +88,18 @@ def test_a_page_body_change_rewrites_only_that_page(site, tmp_path):
     result, changed = rebuild(site)
     assert result.rendered > 0 and not result.unchanged
     assert changed == {"guide/b/index.html"}
+    assert result.rendered_pages == ["guide/b/index.html"]         # every other page and listing was reused
     assert "Other plain words." in (site.out / "guide/b/index.html").read_text("utf-8")
     assert_same_as_clean_build(site, tmp_path)
 
 
 def test_a_page_title_change_rewrites_the_page_and_every_listing_of_it(site, tmp_path):
     edit(site.content / "guide/b.md", "title: Beta", "title: Bravo")
-    _, changed = rebuild(site)
+    result, changed = rebuild(site)
     assert changed == {"guide/b/index.html", "guide/index.html", "index.html", "feed.xml"}
+    # Listings of front matter are rendered again (sitemap and robots.txt come out the same);
+    # other pages are not: their navigation shows sections, not page titles.
+    assert set(result.rendered_pages) == changed | {"sitemap.xml", "robots.txt"}
     for name in changed:
         text = (site.out / name).read_text("utf-8")
         assert "Bravo" in text and "Beta" not in text, name
@@ -113,8 +118,9 @@ def test_a_removed_page_leaves_no_output_and_no_link_behind(site, tmp_path):
 
 def test_a_template_change_rewrites_the_pages_that_use_it(site, tmp_path):
     edit(site.templates / "page.html", "{% block main %}", "{% block main %}<!-- changed -->")
-    _, changed = rebuild(site)
+    result, changed = rebuild(site)
     assert changed == {"about/index.html", "help/index.html"}       # kind: page, but not the home page
+    assert sorted(result.rendered_pages) == sorted(changed)
     assert_same_as_clean_build(site, tmp_path)
 
 
@@ -132,8 +138,10 @@ def test_a_static_asset_change_renames_it_and_rewrites_every_page_linking_it(sit
 
 def test_a_bibliography_change_rewrites_the_sources_page(site, tmp_path):
     edit(site.content / "sources.yaml", "Couples who had broken up", "Partners who had broken up")
-    _, changed = rebuild(site)
+    result, changed = rebuild(site)
     assert changed == {"sources/index.html"}
+    # Only the page citing that entry is rendered again; b cites nothing.
+    assert sorted(result.rendered_pages) == ["guide/a/index.html", "sources/index.html"]
     assert "Partners who had broken up" in (site.out / "sources/index.html").read_text("utf-8")
     assert_same_as_clean_build(site, tmp_path)
 
@@ -156,19 +164,20 @@ def test_an_editorial_rules_change_runs_the_checks_again(site, run):
     assert run(site, "build").code == 0
 
 
-def test_a_new_day_rebuilds_so_overdue_reviews_are_reported(site, run):
+def test_a_new_day_checks_again_so_overdue_reviews_are_reported_but_renders_nothing(site, run):
     later = dt.date(2027, 11, 2)                  # the pages' next_review is 2027-11-01
     result = build(site, today=later)
-    assert result.rendered > 0
+    assert not result.unchanged and result.rendered == 0       # no page shows the date
     assert any(d.code == "review-overdue" for d in result.report.items)
 
 
 def test_a_file_changed_or_deleted_in_the_output_is_rebuilt(site, tmp_path):
     (site.out / "guide/a/index.html").unlink()
     (site.out / "about/index.html").write_text("edited by hand", "utf-8")
+    (site.out / "guide/index.html").write_text("edited by hand", "utf-8")
     result, changed = rebuild(site)
-    assert result.rendered > 0
-    assert changed == {"guide/a/index.html", "about/index.html"}
+    assert sorted(result.rendered_pages) == ["about/index.html", "guide/a/index.html", "guide/index.html"]
+    assert changed == {"guide/a/index.html", "about/index.html", "guide/index.html"}
     assert_same_as_clean_build(site, tmp_path)
 
 
@@ -200,3 +209,37 @@ def test_each_output_folder_has_its_own_record(site, tmp_path):
     assert build(other, today=TODAY).rendered > 0          # never "unchanged" just because site/ is
     assert build(other, today=TODAY).unchanged
     assert build(site, today=TODAY).unchanged
+
+
+def test_a_reused_page_still_reports_its_warnings(site):
+    edit(site.content / "guide/b.md", "experience_based: [Two]\n", "")        # b now warns: section-uncited
+    first = build(site, today=TODAY)
+    assert [d.code for d in first.report.items if d.path == "content/guide/b.md"] == ["section-uncited"]
+    edit(site.content / "guide/a.md", "Cycling back", "Going back and forth")
+    second = build(site, today=TODAY)
+    assert "guide/b/index.html" not in second.rendered_pages       # reused, not rendered...
+    assert [d.code for d in second.report.items if d.path == "content/guide/b.md"] == ["section-uncited"]
+
+
+def test_pages_rendered_on_every_core_equal_pages_rendered_in_one_process(make_project, tmp_path, monkeypatch):
+    from mend import parallel
+    files = {f"content/guide/p{i:03d}.md": page("article", f"## Part\n\nWords for page {i}, linking [home](/).\n",
+                                                title=f"Page {i}", experience_based="[Part]")
+             for i in range(2 * parallel.MIN_ITEMS_PER_WORKER + 5)}
+    project = make_project(files)
+    assert parallel.workers_for(len(files)) == min(2, os.cpu_count() or 1)
+    assert build(project, today=TODAY).written
+    monkeypatch.setattr(parallel, "workers_for", lambda count: 1)
+    serial = Project(project.root, tmp_path / "serial")
+    assert build(serial, today=TODAY).written
+    assert tree_bytes(project.out) == tree_bytes(serial.out)
+
+
+def test_a_page_removed_and_added_back_is_rendered_not_taken_from_a_stale_record(site, tmp_path):
+    text = (site.content / "guide/b.md").read_text("utf-8")
+    (site.content / "guide/b.md").unlink()
+    rebuild(site)
+    (site.content / "guide/b.md").write_text(text, "utf-8")
+    result, changed = rebuild(site)
+    assert "guide/b/index.html" in result.rendered_pages and "guide/b/index.html" in changed
+    assert_same_as_clean_build(site, tmp_path)

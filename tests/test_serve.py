@@ -182,3 +182,36 @@ def test_serve_refuses_a_port_in_use_with_a_clear_message(make_project):
     assert process.returncode == 2
     assert f"build.py serve: error: cannot listen on 127.0.0.1:{port}" in printed
     assert "Traceback" not in printed
+
+
+def test_an_edit_is_published_at_once_and_the_search_index_follows(make_project, tmp_path):
+    from conftest import tree_bytes
+    from mend.pipeline import Project, build
+    project = make_project({"content/guide/topic.md": page("article", "First version.\n", title="Topic")})
+    dev = DevSite(project, log=lambda _: None)
+    dev.rebuild()
+    (project.content / "guide/topic.md").write_text(page("article", "Second version.\n", title="Topic"))
+    result = dev.rebuild()
+    assert result.written and result.search_pending and result.rendered_pages == ["guide/topic/index.html"]
+    assert "Second version." in (project.out / "guide/topic/index.html").read_text("utf-8")
+    dev.indexing.join(60)
+    clean = Project(project.root, tmp_path / "clean")
+    assert build(clean).written
+    assert tree_bytes(project.out) == tree_bytes(clean.out)         # the index now has the edit
+    assert build(project).unchanged
+
+
+def test_a_build_while_the_index_is_pending_indexes_the_site_itself(make_project, tmp_path):
+    from conftest import tree_bytes
+    from mend.pipeline import Project, build
+    project = make_project({"content/guide/topic.md": page("article", "First version.\n", title="Topic")})
+    dev = DevSite(project, log=lambda _: None)
+    dev.rebuild()
+    (project.content / "guide/topic.md").write_text(page("article", "Second version.\n", title="Topic"))
+    assert dev.rebuild().search_pending
+    assert build(project).written                  # never "unchanged" with a stale index
+    clean = Project(project.root, tmp_path / "clean")
+    assert build(clean).written
+    assert tree_bytes(project.out) == tree_bytes(clean.out)
+    dev.indexing.join(60)                          # the background index is dropped or identical
+    assert tree_bytes(project.out) == tree_bytes(clean.out)
