@@ -157,6 +157,8 @@ def protected_spans(body: str) -> list[tuple[int, int]]:
 
 def _code_spans(body: str) -> list[tuple[int, int]]:
     """Backtick code spans: a run of n backticks up to the next run of exactly n, within a paragraph."""
+    if "`" not in body:          # "`+" scans slowly: the regex engine finds no literal to skip to
+        return []
     spans, runs = [], [m for m in _BACKTICKS_RE.finditer(body) if not _escaped(body, m.start())]
     index = 0
     while index < len(runs):
@@ -179,7 +181,8 @@ def _link_destinations(body: str) -> list[tuple[int, int]]:
 def _indented_code(body: str) -> list[tuple[int, int]]:
     """Indented code blocks, as Python-Markdown sees them: lines indented 4 spaces after a blank
     line (8 inside a list item, admonition or footnote, whose content is indented 4)."""
-    if not _INDENTED_RE.search(body):
+    # The substring test first: a regex anchored at '^' is tried at every offset of the page.
+    if ("    " not in body and "\t" not in body) or not _INDENTED_RE.search(body):
         return []
     spans, offset = [], 0
     blank_before, in_code, container = True, False, False
@@ -341,6 +344,9 @@ def _check_headings(page, found: Scan, report) -> None:
 
 _ATX_H2_RE = re.compile(r"^ {0,3}##(?!#)[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
 _SETEXT_H2_RE = re.compile(r"^(?! {0,3}(?:[-*+][ \t]|\d+[.)][ \t]|#|>))( {0,3}\S.*)\n {0,3}-+[ \t]*$", re.M)
+# Its underline alone: starting with a literal newline, this is found far faster than the whole
+# pattern, which is tried at every offset, so pages without one skip the full search.
+_SETEXT_UNDERLINE_RE = re.compile(r"\n {0,3}-+[ \t]*$", re.M)
 
 
 @dataclass
@@ -358,7 +364,8 @@ def sections(page, found: Scan | None = None) -> list[Section]:
     protected = found.protected if found.groups else protected_spans(page.body)
     position = _Positions(page.body, page.body_line)
     experience = {_normal(t) for t in page.meta.get("experience_based") or [] if isinstance(t, str)}
-    headings = sorted((m.start(), m.end(), m.group(1)) for regex in (_ATX_H2_RE, _SETEXT_H2_RE)
+    regexes = (_ATX_H2_RE, _SETEXT_H2_RE) if _SETEXT_UNDERLINE_RE.search(page.body) else (_ATX_H2_RE,)
+    headings = sorted((m.start(), m.end(), m.group(1)) for regex in regexes
                       for m in regex.finditer(page.body) if not _inside(protected, m.start()))
     result = []
     for index, (start, end, title) in enumerate(headings):
@@ -398,15 +405,6 @@ def check_coverage(page, report, found: Scan | None = None) -> list[Section]:
 
 
 # Across the site: the bibliography's own warnings, and the Sources page -----------------------------
-
-
-def cited_by(prepared: list[tuple]) -> dict[str, list]:
-    """key -> the pages citing it, from [(page, PageCitations)], pages in URL order."""
-    pages: dict[str, list] = {}
-    for page, cites in sorted(prepared, key=lambda pair: pair[0].url):
-        for key in cites.keys:
-            pages.setdefault(key, []).append(page)
-    return pages
 
 
 def check_sources(bibliography, citing: dict[str, list], report) -> None:

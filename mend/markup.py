@@ -5,6 +5,10 @@ One Python-Markdown instance is made per process and reset between pages
 every link, rewrites internal ones to relative URLs, and notes unsafe URLs and
 attributes; raw HTML is refused with a diagnostic; and the result is cleaned
 against an allow-list with nh3 as a second line of defence.
+
+Python-Markdown offers every text to ~15 inline patterns and every block to ~13 block
+processors.  Where a pattern or test cannot match without some character (a link needs '['),
+text without it is passed over: the output is byte-for-byte what the full search gives.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ from xml.etree.ElementTree import Element
 
 import markdown
 import nh3
+from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import STX, AtomicString
 
 from .urls import SAFE_SCHEMES, relative_url, resolve_site_path, scheme_of
 
 MAX_NESTING = 32
+TOC_MARKER = "[TOC]"     # the toc extension's default marker, replaced by a contents list
 
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3",
@@ -36,10 +43,31 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align", "scope"},
     "ol": {"start"},
 }
+# Configured once: passing the allow-lists to nh3.clean converts them again on every call.
+_CLEANER = nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=set(SAFE_SCHEMES),
+                       link_rel=None, strip_comments=True)
 # Attributes Markdown itself never writes but attr_list would let through.
 _ATTRIBUTE_OK = set().union(*ALLOWED_ATTRIBUTES.values())
 _ENTITY_RE = re.compile(r"^&(?:#\d+|#x[0-9a-fA-F]+|\w+);$")
 _COMMENT_RE = re.compile(r"^\s*<!--.*-->\s*$", re.S)
+
+# What each of Python-Markdown's inline patterns needs in a text before it can match (any one
+# of the strings listed).  The inline processor tries every pattern on every text, its largest
+# cost per page; on a text with none of these that work changes nothing, so such text is marked
+# atomic and skipped.  STX starts Python-Markdown's own placeholders, which are always looked at.
+_INLINE_NEEDS = {
+    "backtick": ("`",), "escape": ("\\",), "footnote": ("[",), "reference": ("[",), "link": ("[",),
+    "image_link": ("[",), "image_reference": ("[",), "short_reference": ("[",), "short_image_ref": ("[",),
+    "autolink": ("<",), "automail": ("<",), "html": ("<",), "entity": ("&",), "linebreak": ("  \n",),
+    "em_strong": ("*", "_"), "em_strong2": ("_",), "not_strong": ("*", "_"),     # last two: older releases
+}
+_MAYBE_INLINE_RE = re.compile("|".join(map(re.escape, sorted({STX}.union(*_INLINE_NEEDS.values())))))
+# Block processors whose test cannot pass without one of these strings in the block (name:
+# (strings, Python-Markdown's priority for it)).  Every paragraph is offered to each of them
+# first, and most test with a regex anchored at line starts, which is tried at every offset.
+_BLOCK_NEEDS = {
+    "table": (("|",), 75), "hashheader": (("#",), 70), "hr": (("-", "_", "*"), 50), "quote": ((">",), 20),
+}
 
 
 @dataclass
@@ -110,6 +138,31 @@ class _LinkTreeprocessor(Treeprocessor):
         return relative_url(ctx.page_url, target + ("#" + fragment if fragment else ""))
 
 
+class _PlainTextTreeprocessor(Treeprocessor):
+    """Marks text that no inline pattern can match as atomic, so the inline processor skips it."""
+
+    def run(self, root: Element):
+        for element in root.iter():
+            if element.text and not _MAYBE_INLINE_RE.search(element.text):
+                element.text = AtomicString(element.text)
+            if element.tail and not _MAYBE_INLINE_RE.search(element.tail):
+                element.tail = AtomicString(element.tail)
+
+
+class _GatedBlockProcessor(BlockProcessor):
+    """Offers a block to ``inner`` only when it holds one of ``needs``; otherwise the answer is no."""
+
+    def __init__(self, inner: BlockProcessor, needs: tuple[str, ...]):
+        super().__init__(inner.parser)
+        self.inner, self.needs = inner, needs
+
+    def test(self, parent: Element, block: str) -> bool:
+        return any(needed in block for needed in self.needs) and self.inner.test(parent, block)
+
+    def run(self, parent: Element, blocks: list[str]):
+        return self.inner.run(parent, blocks)
+
+
 class _SafetyExtension(Extension):
     def __init__(self, context):
         super().__init__()
@@ -118,6 +171,8 @@ class _SafetyExtension(Extension):
     def extendMarkdown(self, md):
         # Priority 1: after inline links exist and toc (5) has given headings their ids.
         md.treeprocessors.register(_LinkTreeprocessor(md, self.context), "mend-links", 1)
+        # Just before the inline processor (20), after footnotes (50) has added its text.
+        md.treeprocessors.register(_PlainTextTreeprocessor(md), "mend-plain-text", 21)
 
 
 @dataclass
@@ -143,6 +198,11 @@ class MarkdownRenderer:
             },
             output_format="html",
         )
+        _freeze_inline_patterns(self.md)
+        _gate_block_processors(self.md)
+        # Looked up a few hundred times a page (prettifying, attr_list); no extension we load adds to it.
+        self.md.block_level_elements = frozenset(self.md.block_level_elements)
+        self.toc = self.md.treeprocessors["toc"]
 
     def render(self, text: str, page_url: str, page_source: str, source_urls: dict) -> Rendered:
         ctx = self.context
@@ -153,6 +213,8 @@ class MarkdownRenderer:
             return Rendered("", [], [], [Problem("nesting-too-deep", f"lists or quotes nest {depth} levels deep",
                                                  deepest_line, f"keep nesting under {MAX_NESTING} levels")])
         self.md.reset()
+        # The toc extension walks the whole tree for its marker; it can only be there if the text has it.
+        self.toc.marker = TOC_MARKER if TOC_MARKER in text else ""
         try:
             html = self.md.convert(text)
         except RecursionError:
@@ -161,6 +223,24 @@ class MarkdownRenderer:
         problems = ctx.problems + _raw_html_problems(self.md.htmlStash.rawHtmlBlocks)
         headings = list(_flatten(self.md.toc_tokens))
         return Rendered(sanitize(html), headings, ctx.links, problems)
+
+
+def _freeze_inline_patterns(md: markdown.Markdown) -> None:
+    """Hand the inline processor its patterns as a list: it indexes them once per pattern per
+    text, and a Registry re-checks its sort order on every lookup."""
+    if len(md.inlinePatterns) != sum(name in md.inlinePatterns for name in _INLINE_NEEDS):
+        raise RuntimeError("an inline pattern is missing from markup._INLINE_NEEDS")
+    md.treeprocessors["inline"].inlinePatterns = list(md.inlinePatterns)
+
+
+def _gate_block_processors(md: markdown.Markdown) -> None:
+    """Wrap the processors in _BLOCK_NEEDS, each keeping its place in the order."""
+    processors = md.parser.blockprocessors
+    for name, (needs, priority) in _BLOCK_NEEDS.items():
+        place = processors.get_index_for_name(name)
+        processors.register(_GatedBlockProcessor(processors[name], needs), name, priority)
+        if processors.get_index_for_name(name) != place:
+            raise RuntimeError(f"block processor '{name}' moved: update its priority in markup._BLOCK_NEEDS")
 
 
 def _raw_html_problems(stashed) -> list[Problem]:
@@ -175,8 +255,7 @@ def _raw_html_problems(stashed) -> list[Problem]:
 
 
 def sanitize(html: str) -> str:
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True)
+    return _CLEANER.clean(html)
 
 
 def nesting_depth(text: str) -> tuple[int, str]:
