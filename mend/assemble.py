@@ -434,7 +434,7 @@ def _render_other(site: Site, name: str, page_url: str, report: Report, absolute
         return None
 
 
-def check_editorial(site: Site, report: Report, today) -> dict:
+def check_editorial(site: Site, report: Report, today, loaded_rules: dict | None = None) -> dict:
     """The editorial checks, each page's taken from the cache when nothing it reads changed,
     the rest run on every core."""
     content = site.project.content
@@ -452,7 +452,7 @@ def check_editorial(site: Site, report: Report, today) -> dict:
         memo.save()
         return [_findings_from_json(memo.get(key)) for key in keys]
 
-    return editorial.check_site(site, {}, report, today, check_pages)
+    return editorial.check_site(site, report, today, check_pages, loaded_rules)
 
 
 def _findings_to_json(found: editorial.PageFindings, diagnostics: list) -> dict:

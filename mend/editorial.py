@@ -21,8 +21,10 @@ page whose front matter says ``allow_myths: true``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,11 +70,15 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[Token]:
     """Words of a sentence, lower-cased, contractions expanded ("don't" -> do not), stemmed."""
-    tokens = []
-    for match in _TOKEN_RE.finditer(text.replace("’", "'")):
-        for word in _expand(match.group().lower().rstrip(".")):
-            tokens.append(Token(stem(word), word, match.start(), match.end()))
-    return tokens
+    return [Token(stemmed, word, match.start(), match.end())
+            for match in _TOKEN_RE.finditer(text.replace("’", "'"))
+            for stemmed, word in _words_written(match.group())]
+
+
+@functools.lru_cache(maxsize=1 << 16)   # pure, and the hot spot of reading a sentence
+def _words_written(written: str) -> tuple[tuple[str, str], ...]:
+    """(stem, word) of each word one written token stands for ("Don't" -> do, not)."""
+    return tuple((stem(word), word) for word in _expand(written.lower().rstrip(".")))
 
 
 def _expand(word: str) -> list[str]:
@@ -92,6 +98,11 @@ class PatternError(ValueError):
     pass
 
 
+# What a match needs: one of these stems (or exact words) somewhere in the sentence.
+# Checked before any regex runs, it rules most sentences out of most rules at the cost of a set lookup.
+Need = frozenset
+
+
 @dataclass
 class Vocabulary:
     """The shared word lists of a rules file, compiled."""
@@ -106,25 +117,45 @@ class Vocabulary:
     describing: re.Pattern | None            # research or harm named: a description, not advice
     nominal: re.Pattern | None               # right before a match, makes it a topic: "trying to"
     rebuttal: re.Pattern | None              # the claim is denied: "no evidence", "myth"
+    concept_needs: dict[str, Need | None] = field(default_factory=dict)   # name -> what any phrase needs
+    compound_firsts: set[str] = field(default_factory=set)               # first stems of the compounds
 
 
 def words_of(text: str, compounds) -> list[Token]:
     """Tokenize, then join the rules' compounds ("no contact" -> one word "no-contact")."""
     tokens = tokenize(text)
-    firsts = {c[0] for c in compounds}
-    joined, i = [], 0
-    while i < len(tokens):
-        for compound in compounds if tokens[i].stem in firsts else ():
-            n = len(compound)
-            if tuple(t.stem for t in tokens[i:i + n]) == compound:
-                joined.append(Token("-".join(compound), "-".join(t.word for t in tokens[i:i + n]),
-                                    tokens[i].start, tokens[i + n - 1].end))
-                i += n
-                break
-        else:
-            joined.append(tokens[i])
-            i += 1
-    return joined
+    return [tokens[a] if b - a == 1 else _joined(tokens[a:b])
+            for a, b in _compound_runs([t.stem for t in tokens], compounds, {c[0] for c in compounds})]
+
+
+def _joined(tokens: list[Token]) -> Token:
+    return Token("-".join(t.stem for t in tokens), "-".join(t.word for t in tokens), tokens[0].start, tokens[-1].end)
+
+
+def _compound_runs(stems: list[str], compounds, firsts: set[str]) -> list[tuple[int, int]]:
+    """(start, end) of each word once compounds are joined: [(0, 1), (1, 3), ...]."""
+    runs, i = [], 0
+    while i < len(stems):
+        n = _compound_length(stems, i, compounds) if stems[i] in firsts else 1
+        runs.append((i, i + n))
+        i += n
+    return runs
+
+
+def _compound_length(stems: list[str], i: int, compounds) -> int:
+    """Words in the first compound (the longest: they are sorted so) that starts at ``i``; 1 if none."""
+    return next((len(c) for c in compounds if tuple(stems[i:i + len(c)]) == c), 1)
+
+
+def _stems_and_words(text: str, compounds, firsts: set[str]) -> tuple[list[str], list[str]]:
+    """``words_of`` without the Tokens, for reading sentences in bulk: most are never
+    matched, and making a Token per word would cost more than the reading itself."""
+    pairs = [pair for written in _TOKEN_RE.findall(text.replace("’", "'")) for pair in _words_written(written)]
+    stems, words = [s for s, _ in pairs], [w for _, w in pairs]
+    if firsts.isdisjoint(stems):
+        return stems, words
+    runs = _compound_runs(stems, compounds, firsts)
+    return ["-".join(stems[a:b]) for a, b in runs], ["-".join(words[a:b]) for a, b in runs]
 
 
 def compile_pattern(text: str, vocab: Vocabulary, concepts_raw: dict, seen: tuple = ()) -> str:
@@ -135,9 +166,17 @@ def compile_pattern(text: str, vocab: Vocabulary, concepts_raw: dict, seen: tupl
     by these, ``{concept}`` any phrase of a concept, ``..`` / ``...`` a gap of up to
     3 / 8 words (never across ; : or a negation), ``_`` any one word, ``#`` a number.
     """
+    return _compile(text, vocab, concepts_raw, seen)[0]
+
+
+def _compile(text: str, vocab: Vocabulary, concepts_raw: dict, seen: tuple = ()) -> tuple[str, list[Need]]:
+    """``compile_pattern``, and the Needs of a match: every one of them must be met.
+
+    Each regex item matches whole words (the string is " stem/word stem/word ... "), so an
+    item that is neither optional nor negative matches one of its words or it fails."""
     if vocab.compound_re is not None:
         text = vocab.compound_re.sub(lambda m: "-".join(m.group().split()), text)
-    parts = []
+    parts, needs = [], []
     for item in text.split():
         if item in GAP_WORDS:
             stop = ";:—–" if item == "..." else ",;:—–"
@@ -148,11 +187,37 @@ def compile_pattern(text: str, vocab: Vocabulary, concepts_raw: dict, seen: tupl
         alternatives = [a for a in item.strip("!").rstrip("?").split("|") if a]
         if not alternatives:
             raise PatternError(f"'{item}' has no words in it")
-        body = "(?:" + "|".join(_alternative(a, vocab, concepts_raw, seen) for a in alternatives) + ")"
+        compiled = [_alternative(a, vocab, concepts_raw, seen) for a in alternatives]
+        body = "(?:" + "|".join(regex for regex, _ in compiled) + ")"
         parts.append(f"(?!{body})" if negative else f"(?:{body})?" if optional else body)
+        need = _any_of([need for _, need in compiled])
+        if not (negative or optional) and need is not None:
+            needs.append(need)
     if not parts:
         raise PatternError("empty pattern")
-    return "".join(parts)
+    return "".join(parts), needs
+
+
+def _any_of(needs: list[Need | None]) -> Need | None:
+    """What one of several alternatives needs; None (no need) if any of them matches anything."""
+    return None if not needs or None in needs else Need().union(*needs)
+
+
+# Words too common in this guide to be a good Need (they only decide speed, never results).
+_COMMON = frozenset(stem(w) for w in """a an the and or but so then to of in on at for with as by from into over
+    out up back again still i you your we our they them their he him his she her it its this that what who where
+    when if is are was were be been have has had do did will would can could may might not no yes
+    want get go come see know make keep feel tell give take say think look time ex contact someone one""".split())
+
+
+def _rarest(needs: list[Need]) -> Need | None:
+    """The one Need of several (all must be met) that fewest sentences meet ("miss you": "miss")."""
+    return min(needs, key=_commonness, default=None)
+
+
+def _commonness(need: Need) -> int:
+    """How often a sentence meets ``need``, by a rule of thumb: a common word counts ten times any other."""
+    return len(need) + 9 * len(need & _COMMON)
 
 
 def _not_negator(vocab: Vocabulary) -> str:
@@ -161,33 +226,34 @@ def _not_negator(vocab: Vocabulary) -> str:
     return "(?!(?:" + "|".join(re.escape(n) for n in sorted(vocab.negators)) + ")/)"
 
 
-def _alternative(word: str, vocab: Vocabulary, concepts_raw: dict, seen: tuple) -> str:
+def _alternative(word: str, vocab: Vocabulary, concepts_raw: dict, seen: tuple) -> tuple[str, Need | None]:
     if word.startswith("{") and word.endswith("}"):
         return _concept(word[1:-1].strip(), vocab, concepts_raw, seen)
     if word == "_":
-        return r"[^ ;:—–]+ "
+        return r"[^ ;:—–]+ ", None
     if word == "#":
-        return r"[^ /]*\d[^ /]*/[^ ]* "
+        return r"[^ /]*\d[^ /]*/[^ ]* ", None
     exact = word.startswith("=")
     tokens = words_of(word.lstrip("="), vocab.compounds)
     if not tokens or "{" in word or "}" in word:
         raise PatternError(f"'{word}' is not a word, a {{concept}}, '_' or '#'")
     if exact:
-        return "".join(r"[^ /]*/" + re.escape(t.word) + " " for t in tokens)
-    return "".join(re.escape(t.stem) + "/[^ ]* " for t in tokens)
+        return ("".join(r"[^ /]*/" + re.escape(t.word) + " " for t in tokens),
+                _rarest([Need({t.word}) for t in tokens]))
+    return "".join(re.escape(t.stem) + "/[^ ]* " for t in tokens), _rarest([Need({t.stem}) for t in tokens])
 
 
-def _concept(name: str, vocab: Vocabulary, concepts_raw: dict, seen: tuple) -> str:
+def _concept(name: str, vocab: Vocabulary, concepts_raw: dict, seen: tuple) -> tuple[str, Need | None]:
     if name in vocab.concepts:
-        return vocab.concepts[name]
+        return vocab.concepts[name], vocab.concept_needs[name]
     if name not in concepts_raw:
         raise PatternError(f"no concept named '{name}'" + _close(name, concepts_raw))
     if name in seen:
         raise PatternError(f"concept '{name}' refers to itself")
-    regex = "(?:" + "|".join(compile_pattern(str(p), vocab, concepts_raw, seen + (name,))
-                             for p in concepts_raw[name]) + ")"
-    vocab.concepts[name] = regex
-    return regex
+    phrases = [_compile(str(p), vocab, concepts_raw, seen + (name,)) for p in concepts_raw[name]]
+    vocab.concepts[name] = "(?:" + "|".join(regex for regex, _ in phrases) + ")"
+    vocab.concept_needs[name] = _any_of([_rarest(needs) for _, needs in phrases])
+    return vocab.concepts[name], vocab.concept_needs[name]
 
 
 def _close(word, options) -> str:
@@ -208,6 +274,8 @@ class Rule:
     why: tuple[str, ...]
     unless_cited: bool = False
     line: int = 1
+    needs: tuple[tuple[Need, ...], ...] = ()   # per pattern: all must be met before its regexes run
+    trigger: Need | None = None                # one of these in a sentence, or no pattern can match
 
 
 @dataclass
@@ -300,7 +368,8 @@ def _vocabulary(data: dict, nodes: dict, problem) -> Vocabulary:
     compounds = [tuple(t.stem for t in tokenize(c)) for c in phrases]
     compound_re = re.compile("|".join(r"(?<![\w-])" + r"\s+".join(map(re.escape, p.split())) + r"(?![\w-])"
                                       for p in phrases), re.I) if phrases else None
-    vocab = Vocabulary(compounds, compound_re, {}, set(), set(), set(), set(), None, None, None)
+    vocab = Vocabulary(compounds, compound_re, {}, set(), set(), set(), set(), None, None, None,
+                       compound_firsts={c[0] for c in compounds})
     vocab.negators = {t.stem for w in words("negators") for t in words_of(w, compounds)}
     vocab.hedges = {t.stem for w in words("hedges") for t in words_of(w, compounds)}
     vocab.clause_words = {t.stem for w in words("clause_words") for t in words_of(w, compounds)}
@@ -362,18 +431,21 @@ def _parse_rule(raw, node, vocab: Vocabulary, concepts_raw: dict, problem, sourc
     if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
         problem(fields.get("match", node), f"rule {raw['id']}: 'match' must be a list of patterns")
         return None
-    compiled = []
+    compiled, needs = [], []
     for pattern in patterns:
         try:
-            compiled.append(tuple(_searcher(compile_pattern(part.strip(), vocab, concepts_raw))
-                                  for part in pattern.split("&&")))
+            parts = [_compile(part.strip(), vocab, concepts_raw) for part in pattern.split("&&")]
+            compiled.append(tuple(_searcher(regex) for regex, _ in parts))
         except (PatternError, re.error) as exc:
             problem(fields["match"], f"rule {raw['id']}: pattern '{pattern}': {exc}")
             ok = False
+            continue
+        needs.append(tuple(sorted((need for _, part_needs in parts for need in part_needs), key=_commonness)))
     if not ok:
         return None
     return Rule(raw["id"], raw["family"], raw["stance"], tuple(compiled), raw["message"].strip(),
-                raw["rewrite"].strip(), tuple(why), bool(raw.get("unless_cited")), node.start_mark.line + 1)
+                raw["rewrite"].strip(), tuple(why), bool(raw.get("unless_cited")), node.start_mark.line + 1,
+                tuple(needs), _any_of([_rarest(list(n)) for n in needs]))
 
 
 # ------------------------------------------------------------------ sentences of a page
@@ -418,12 +490,16 @@ _MASKS = [   # (regex, group to keep or None): markup that is not prose
     (re.compile(r"\{[:#.][^}]*\}"), None),
     (re.compile(r"\*\*|__|\*|~~|(?<!\w)_|_(?!\w)"), None),
 ]
+_MARKUP_CHAR_RE = re.compile(r"[<`\[{*_~]")     # every mask above starts with or needs one of these
 _CITATION_RE = re.compile(r"\[(?:[^\]]*@[\w:.#$%&\-+?<>~/]+[^\]]*)\]|\[\^[^\]]+\](?!:)")
+_WORD_CHAR_RE = re.compile(r"\w")
 _SPLIT_RE = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9£$])")
 
 
 def _mask(line: str) -> str:
     """The line with markup replaced by spaces, so columns stay where they were."""
+    if not _MARKUP_CHAR_RE.search(line):
+        return line       # most lines: none of the masks can match
     for regex, keep in _MASKS:
         def blank(m, keep=keep):
             if keep is None:
@@ -504,23 +580,26 @@ def page_sentences(body: str, first_line: int = 1) -> tuple[list[Sentence], list
 
 
 def _split_block(block: _Block) -> list[Sentence]:
-    text, where, cited_at = "", [], set()
+    text, cited_at = "", set()
+    where = []            # (offset in text, line, column there): one per line, and 0 for each joining space
     for line_no, masked, raw in block.pieces:
         if text:
+            where.append((len(text), line_no, 0))
             text += " "
-            where.append((line_no, 0))
         for match in _CITATION_RE.finditer(raw):
             cited_at.add(len(text) + match.start())
+        where.append((len(text), line_no, 1))
         text += masked
-        where.extend((line_no, col + 1) for col in range(len(masked)))
+    starts = [offset for offset, _, _ in where]
     sentences, start = [], 0
     for end in [m.start() for m in _SPLIT_RE.finditer(text)] + [len(text)]:
         chunk = text[start:end]
         stripped = " ".join(chunk.split())
-        if re.search(r"\w", stripped):
+        if _WORD_CHAR_RE.search(stripped):
             first = start + len(chunk) - len(chunk.lstrip())
             cited = any(start <= pos < end + 1 for pos in cited_at)
-            line, col = where[first]
+            offset, line, col = where[bisect.bisect_right(starts, first) - 1]
+            col = col + first - offset if col else 0
             sentences.append(Sentence(stripped, line, col, block.kind, block.in_myth, cited, bool(cited_at)))
         start = end
     return sentences
@@ -542,19 +621,33 @@ class _Reading:
     """A sentence as the matcher sees it."""
 
     sentence: Sentence
-    tokens: list[Token]
-    string: str                   # " stem/word stem/word ... " (each followed by one space)
-    offsets: list[int]            # where each token starts in ``string``; one more for the end
+    compounds: list[tuple[str, ...]]
+    stems: list[str]
+    words: list[str]              # as written, lower-cased
+    keys: set[str]                # stems and words: what the rules' Needs look for
+
+    @functools.cached_property
+    def spans(self) -> list[tuple[int, int]]:
+        """Where each word starts and ends in the sentence, for the few sentences that break a rule."""
+        return [(t.start, t.end) for t in words_of(self.sentence.text, self.compounds)]
+
+    @functools.cached_property
+    def string(self) -> str:
+        """What the patterns match: " stem/word stem/word ... ", each followed by one space.
+        Made only for a sentence some rule's Needs let through."""
+        return " " + "".join(f"{s}/{w} " for s, w in zip(self.stems, self.words))
+
+    @functools.cached_property
+    def offsets(self) -> list[int]:
+        """Where each word starts in ``string``; one more for the end."""
+        return list(itertools.accumulate((len(s) + len(w) + 2 for s, w in zip(self.stems, self.words)), initial=1))
 
 
 def read_sentence(sentence: Sentence, vocab: Vocabulary) -> _Reading:
-    tokens = words_of(sentence.text, vocab.compounds)
-    string, offsets = " ", []
-    for token in tokens:
-        offsets.append(len(string))
-        string += f"{token.stem}/{token.word} "
-    offsets.append(len(string))
-    return _Reading(sentence, tokens, string, offsets)
+    stems, words = _stems_and_words(sentence.text, vocab.compounds, vocab.compound_firsts)
+    keys = set(stems)
+    keys.update(words)
+    return _Reading(sentence, vocab.compounds, stems, words, keys)
 
 
 def check_sentence(sentence: Sentence, rules: Rules) -> list[Violation]:
@@ -562,11 +655,12 @@ def check_sentence(sentence: Sentence, rules: Rules) -> list[Violation]:
     reading = read_sentence(sentence, rules.vocab)
     found = []
     for rule in rules.rules:
+        if rule.trigger is not None and rule.trigger.isdisjoint(reading.keys):
+            continue
         hit = _first_hit(rule, reading, rules.vocab)
         if hit is not None:
-            first, last = reading.tokens[hit[0]], reading.tokens[hit[1] - 1]
-            found.append(Violation(rule, sentence, sentence.line, sentence.col + first.start,
-                                   sentence.text[first.start:last.end]))
+            start, end = reading.spans[hit[0]][0], reading.spans[hit[1] - 1][1]
+            found.append(Violation(rule, sentence, sentence.line, sentence.col + start, sentence.text[start:end]))
     return found
 
 
@@ -574,16 +668,17 @@ def _first_hit(rule: Rule, reading: _Reading, vocab: Vocabulary) -> tuple[int, i
     """Token span of the first match of ``rule`` that the sentence does not rule out."""
     if rule.unless_cited and reading.sentence.paragraph_cited:
         return None
-    for parts in rule.patterns:
+    for parts, needs in zip(rule.patterns, rule.needs):
+        if any(map(reading.keys.isdisjoint, needs)):
+            continue
         first, *others = parts
         if not all(p.search(reading.string) for p in others):
             continue
         for match in first.finditer(reading.string):
             if match.end(1) == match.start(1):
                 continue
-            start = reading.offsets.index(match.start(1))
-            end = next(i for i, o in enumerate(reading.offsets) if o >= match.end(1) - 1)
-            end = max(end, start + 1)
+            start = bisect.bisect_left(reading.offsets, match.start(1))     # a match starts at a word
+            end = max(bisect.bisect_left(reading.offsets, match.end(1) - 1), start + 1)
             if not _ruled_out(rule, reading, vocab, start, end):
                 return start, end
     return None
@@ -591,7 +686,7 @@ def _first_hit(rule: Rule, reading: _Reading, vocab: Vocabulary) -> tuple[int, i
 
 def _ruled_out(rule: Rule, reading: _Reading, vocab: Vocabulary, start: int, end: int) -> bool:
     """Whether the sentence negates, conditions or describes what matched between tokens start and end."""
-    stems = [t.stem for t in reading.tokens]
+    stems = reading.stems
     clause_start, in_condition = _clause_of(stems, start, vocab)
     if rule.stance == "advice" and in_condition:
         return True           # "if you keep texting, ..." states a condition, not advice
@@ -674,14 +769,15 @@ class PageFindings:
     grade_max: int = 8          # the ceiling that applied (reading_grade_max in content/site.yaml)
 
 
-def check_site(site, files: dict[str, bytes], report: Report, today: dt.date,
-               check_pages=None) -> dict[str, PageFindings]:
-    """Every editorial check of a loaded, rendered site.  Returns findings by page path.
+def check_site(site, report: Report, today: dt.date, check_pages=None,
+               loaded_rules: dict | None = None) -> dict[str, PageFindings]:
+    """Every editorial check of a loaded site.  Returns findings by page path.  (That every
+    rendered page carries the help block is checked as it is rendered: ``check_help_block``.)
 
     ``check_pages(pages, check)`` may run ``check(page) -> (findings, diagnostics)`` in
-    worker processes or answer it from a cache (the checks of one page are pure)."""
-    content = site.project.content
-    rules = load_rules(content, site.project.root, report, source_keys(site))
+    worker processes or answer it from a cache (the checks of one page are pure).
+    ``loaded_rules`` keeps compiled rules between builds of one process (``serve``)."""
+    rules = _rules_for(site, report, loaded_rules)
 
     def check(page) -> tuple[PageFindings, list]:
         own = Report()
@@ -692,12 +788,24 @@ def check_site(site, files: dict[str, bytes], report: Report, today: dt.date,
     for page, (found, diagnostics) in zip(site.pages, checked):
         findings[page.shown] = found
         report.extend(diagnostics)
-    shown_for = {page.output_path: page.shown for page in site.pages}
-    out_name = site.project.out.name
-    for path, data in files.items():
-        if path.endswith(".html"):
-            check_help_block(shown_for.get(path, f"{out_name}/{path}"), data.decode("utf-8", "replace"), report)
     return findings
+
+
+def _rules_for(site, report: Report, loaded: dict | None) -> Rules | None:
+    """The site's rules, compiled once per version of the rules file and bibliography."""
+    path = site.project.content / RULES_FILE
+    keys = source_keys(site)
+    memo_key = (path.read_bytes() if path.is_file() else None, frozenset(keys) if keys is not None else None)
+    if loaded is not None and memo_key in loaded:
+        rules, diagnostics = loaded[memo_key]
+    else:
+        own = Report()
+        rules, diagnostics = load_rules(site.project.content, site.project.root, own, keys), own.items
+        if loaded is not None:
+            loaded.clear()
+            loaded[memo_key] = (rules, diagnostics)
+    report.extend(diagnostics)
+    return rules
 
 
 def source_keys(site) -> set[str] | None:

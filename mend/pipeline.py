@@ -9,6 +9,7 @@ imported only when there is work, so a no-change build starts quickly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -55,6 +56,15 @@ class BuildResult:
     rendered_pages: list[str] = field(default_factory=list)   # outputs of the pages rendered (not reused)
     unchanged: bool = False  # the published site was already this build's output
     search_pending: bool = False   # published with the previous search index (serve indexes later)
+    timings: dict[str, float] = field(default_factory=dict)   # seconds per step, for bench/
+
+    @contextlib.contextmanager
+    def timing(self, step: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - started
 
     def summary(self, strict: bool = False) -> str:
         kinds = self.kinds
@@ -69,9 +79,11 @@ class BuildResult:
 
 @dataclass
 class Session:
-    """What a long-running process (``serve``) keeps between builds: parsed pages by file content."""
+    """What a long-running process (``serve``) keeps between builds: parsed pages by file
+    content, and compiled editorial rules."""
 
     loaded: dict = field(default_factory=dict)
+    rules: dict = field(default_factory=dict)
 
 
 def build(project: Project, *, strict: bool = False, write: bool = True, today: dt.date | None = None,
@@ -82,9 +94,10 @@ def build(project: Project, *, strict: bool = False, write: bool = True, today: 
     started = time.perf_counter()
     report = Report()
     result = BuildResult(report, today=today or dt.date.today())
-    engine = cache.engine_digest()
-    fingerprint = cache.build_fingerprint(project.root, (project.content, project.templates), project.out,
-                                          result.today, engine)
+    with result.timing("fingerprint"):
+        engine = cache.engine_digest()
+        fingerprint = cache.build_fingerprint(project.root, (project.content, project.templates), project.out,
+                                              result.today, engine)
     if write and _reuse_last_build(project, fingerprint, result, strict):
         result.seconds = time.perf_counter() - started
         return result
@@ -104,25 +117,36 @@ def build(project: Project, *, strict: bool = False, write: bool = True, today: 
 def _render_and_publish(project: Project, staged: Path, engine: str, fingerprint: str, result: BuildResult,
                         strict: bool, write: bool, session: Session, defer_search: bool) -> None:
     report = result.report
-    site = load_site(project, report, engine, session)
+    with result.timing("load"):
+        site = load_site(project, report, engine, session)
     if site is None:
         return
     result.pages = site.pages
     result.kinds = dict(Counter(p.kind for p in site.pages))
     published = reuse.published(project.root, project.out) if write else None
     try:
-        rendered = render_site(site, report, staged, published)
+        with result.timing("render"):
+            rendered = render_site(site, report, staged, published)
     except output.WriteFailed as exc:
         _report_write_failure(project, report, str(exc))
         return
     result.rendered, result.rendered_pages = rendered.templates_rendered, rendered.rendered_pages
-    result.editorial = check_editorial(site, report, result.today)
-    if not write or report.failed(strict):
-        return
-    manifest = cache.Manifest(fingerprint, result.kinds, list(report.items), page_keys=rendered.page_keys)
-    result.written = _publish(staged, project, report, manifest,
-                              _search_plan(rendered, published, defer_search))
-    result.search_pending = result.written and not manifest.search_current
+    plan = _search_plan(rendered, published, defer_search)
+    # Pagefind reads only the finished HTML: it indexes while the editorial checks run.
+    indexing = search.Indexing(staged) if write and plan == "index" and not report.failed(strict) else None
+    try:
+        with result.timing("editorial"):
+            result.editorial = check_editorial(site, report, result.today, session.rules)
+        if not write or report.failed(strict):
+            return
+        manifest = cache.Manifest(fingerprint, result.kinds, list(report.items), page_keys=rendered.page_keys)
+        with result.timing("search and publish"):
+            result.written = _publish(staged, project, report, manifest, plan, indexing)
+            indexing = None
+        result.search_pending = result.written and not manifest.search_current
+    finally:
+        if indexing is not None:
+            indexing.cancel()
 
 
 def _search_plan(rendered, published, defer: bool) -> str:
@@ -146,12 +170,13 @@ def _reuse_last_build(project: Project, fingerprint: str, result: BuildResult, s
     return True
 
 
-def _publish(staged: Path, project: Project, report: Report, manifest: cache.Manifest, search_plan: str) -> bool:
+def _publish(staged: Path, project: Project, report: Report, manifest: cache.Manifest, search_plan: str,
+             indexing: search.Indexing | None) -> bool:
     """Add the search index, swap the new site in and record what it was made from (the
     caller holds the lock); a full disk or read-only folder is reported, not raised."""
     try:
         if search_plan == "index":
-            search.index_site(staged)
+            indexing.wait()
         else:       # this build's HTML is the published HTML, or serve indexes it afterwards
             published = reuse.published(project.root, project.out)
             for name in search.bundle_files(published.tree):
@@ -213,6 +238,6 @@ def render_site(site, report: Report, staged: Path, published):
     return assemble.render_site(site, report, staged, published)
 
 
-def check_editorial(site, report: Report, today: dt.date) -> dict:
+def check_editorial(site, report: Report, today: dt.date, loaded_rules: dict) -> dict:
     from . import assemble
-    return assemble.check_editorial(site, report, today)
+    return assemble.check_editorial(site, report, today, loaded_rules)

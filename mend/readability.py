@@ -65,4 +65,4 @@ def measure(sentences: list[str]) -> Readability:
     counted = [words_in(s) for s in sentences]
     counted = [w for w in counted if w]
     words = [w for ws in counted for w in ws]
-    return Readability(len(counted), len(words), sum(syllables(w) for w in words))
+    return Readability(len(counted), len(words), sum(map(syllables, words)))

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from .parallel import die_with_parent
@@ -33,22 +34,49 @@ class IndexFailure(Exception):
     """Pagefind could not index the site."""
 
 
+class Indexing:
+    """Pagefind indexing a finished folder of HTML in the background, so the build can do
+    other work (the editorial checks) meanwhile.  ``wait()`` raises ``IndexFailure``."""
+
+    def __init__(self, site_dir: Path, bundle: Path | None = None):
+        self.bundle = bundle or site_dir / BUNDLE
+        command = [*PAGEFIND, "--site", str(site_dir), "--output-path", str(self.bundle),
+                   "--exclude-selectors", EXCLUDE_SELECTORS, "--silent"]
+        self.messages = tempfile.TemporaryFile()     # a file, not a pipe: a full pipe would stall it
+        self.failure: str | None = None
+        try:
+            self.process = subprocess.Popen(command, stdout=self.messages, stderr=subprocess.STDOUT,
+                                            preexec_fn=die_with_parent())
+        except OSError as exc:
+            self.process, self.failure = None, str(exc)
+
+    def wait(self) -> None:
+        try:
+            code = self.process.wait(timeout=300) if self.process else None
+        except subprocess.TimeoutExpired as exc:
+            self.cancel()
+            raise IndexFailure(str(exc)) from exc
+        if self.failure is None and code != 0:
+            self.messages.seek(0)
+            lines = self.messages.read().decode("utf-8", "replace").strip().splitlines()
+            self.failure = lines[-1] if lines else f"pagefind exited with code {code}"
+        self.messages.close()
+        if self.failure is not None:
+            raise IndexFailure(self.failure)
+        for name in UNUSED_FILES:
+            (self.bundle / name).unlink(missing_ok=True)
+        shutil.rmtree(self.bundle / "playground", ignore_errors=True)
+
+    def cancel(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.messages.close()
+
+
 def index_site(site_dir: Path, bundle: Path | None = None) -> None:
     """Index the HTML under ``site_dir`` into ``bundle`` (default ``site_dir/pagefind/``)."""
-    bundle = bundle or site_dir / BUNDLE
-    command = [*PAGEFIND, "--site", str(site_dir), "--output-path", str(bundle),
-               "--exclude-selectors", EXCLUDE_SELECTORS, "--silent"]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
-                              preexec_fn=die_with_parent())
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise IndexFailure(str(exc)) from exc
-    if done.returncode != 0:
-        message = (done.stderr or done.stdout).strip().splitlines()
-        raise IndexFailure(message[-1] if message else f"pagefind exited with code {done.returncode}")
-    for name in UNUSED_FILES:
-        (bundle / name).unlink(missing_ok=True)
-    shutil.rmtree(bundle / "playground", ignore_errors=True)
+    Indexing(site_dir, bundle).wait()
 
 
 def bundle_files(names) -> list[str]:

@@ -47,7 +47,7 @@ class DevSite:
         with self.lock:
             result = build(self.project, strict=self.strict, session=self.session, defer_search=True)
         if result.search_pending:
-            self._index_later()
+            self.index_later()
         failed = result.report.failed(self.strict)
         self.failure = result.report.format(self.strict) if failed else None
         if result.report.items:
@@ -55,7 +55,7 @@ class DevSite:
         self.log(result.summary(self.strict))
         return result
 
-    def _index_later(self) -> None:
+    def index_later(self) -> None:
         def index() -> None:
             if refresh_search(self.project):
                 self.log("search index updated")
