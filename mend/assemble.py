@@ -47,6 +47,7 @@ class Site:
     assets: dict[str, Asset]
     bibliography: Bibliography
     engine: str               # digest of Mend's code and libraries (mend.cache.engine_digest)
+    memos: dict | None = None  # open per-page caches a long-running process keeps (serve)
     renders: int = 0          # templates rendered in this process
 
     # Made once, not per page: every page asks (per page they would cost O(pages)).
@@ -56,19 +57,21 @@ class Site:
 
     @functools.cached_property
     def source_urls(self) -> dict[str, str]:
-        return {p.source.relative_to(self.project.content).as_posix(): p.url for p in self.pages}
+        return {p.name: p.url for p in self.pages}
 
 
-def load_site(project, report: Report, engine: str, loaded: dict | None = None) -> Site | None:
-    """``loaded`` keeps parsed pages between builds of one process (``serve``)."""
+def load_site(project, report: Report, engine: str, loaded: dict | None = None,
+              memos: dict | None = None, digest_of=None) -> Site | None:
+    """``loaded``, ``memos`` and ``digest_of`` keep parsed pages, open caches and file hashes
+    between builds of one process (``serve``)."""
     config = load_config(project.content, report, project.root)
-    pages = load_pages(project.content, project.root, report, loaded)
+    pages = load_pages(project.content, project.root, report, loaded, digest_of)
     env = make_environment(project.templates, report, project.root, cache.cache_dir(project.root) / "jinja")
     if config is None or env is None:
         return None
     _check_sections(pages, config, report)
     bibliography = load_bibliography(project.content, project.root, project.root / ".mend-cache", report)
-    return Site(project, config, pages, env, load_assets(project.templates), bibliography, engine)
+    return Site(project, config, pages, env, load_assets(project.templates), bibliography, engine, memos)
 
 
 def _check_sections(pages: list[Page], config: SiteConfig, report: Report) -> None:
@@ -113,12 +116,12 @@ def render_site(site: Site, report: Report, staged: Path, published: reuse.Publi
         format_references(site.bibliography, report)
     inputs = _key_inputs(site, outline)
     keys = _page_keys(site, inputs, nav, outline)
-    records = cache.PageMemo(cache.cache_dir(site.project.root) / "pages.json", site.engine)
+    records = cache.open_memo(site.project.root, "pages.jsonl", site.engine, site.memos)
     results, todo = {}, []
     for page in sorted(site.pages, key=lambda p: p.url):
         stored = records.get(records.key(keys[page.url])) if page.kind != "worksheet" else None
         if stored is not None and published is not None and published.has(page.output_path, keys[page.url]):
-            published.link_into(staged, page.output_path)
+            published.keep(staged, page.output_path)
             results[page.url] = _result_from_json(stored)
         else:
             todo.append(page)
@@ -157,7 +160,8 @@ def _key_inputs(site: Site, outline: list[dict]) -> KeyInputs:
     templates = reuse.template_digests(site.env, site.env.list_templates(filter_func=render.is_template))
     site_wide = reuse.site_digest(
         site.engine, _file_digest(site.project.content / "site.yaml"),
-        {name: asset.url for name, asset in sorted(site.assets.items())}, outline, sorted(site.source_urls.items()))
+        {name: asset.url for name, asset in sorted(site.assets.items())}, outline,
+        hashlib.sha256("\0".join(f"{name}={url}" for name, url in sorted(site.source_urls.items())).encode()).hexdigest())
     return KeyInputs(site_wide, templates)
 
 
@@ -180,10 +184,13 @@ MAYBE_CITED = re.compile(rf"@({KEY})")
 
 def _cited_sources_digest(page: Page, sources: dict[str, str]) -> str:
     """A page shows only the sources it cites: a change to another entry leaves it alone."""
-    if "@" not in page.body:
-        return ""
-    maybe = sorted(set(MAYBE_CITED.findall(page.body)))
-    return reuse.site_digest([(key, sources.get(key)) for key in maybe])
+    return " ".join(f"{key}={sources.get(key)}" for key in _maybe_cited(page.body))
+
+
+@functools.lru_cache(maxsize=16384)
+def _maybe_cited(body: str) -> tuple[str, ...]:
+    """Memoised by body: ``serve`` asks on every rebuild about pages that did not change."""
+    return tuple(sorted(set(MAYBE_CITED.findall(body)))) if "@" in body else ()
 
 
 def _file_digest(path: Path) -> str | None:
@@ -209,7 +216,8 @@ def _collect_pages(site: Site, results: dict[str, PageResult], keys: dict[str, s
             done.templates_rendered += 1
         if page.kind != "worksheet":
             done.page_keys[result.output] = keys[page.url]
-            records.put(records.key(keys[page.url]), _result_to_json(result))
+            if result.rendered:
+                records.put(records.key(keys[page.url]), _result_to_json(result))
     return done
 
 
@@ -224,8 +232,7 @@ def _render_page_file(site: Site, nav, outline, staged: Path, published, rendere
     if page.kind == "worksheet":
         body, extra = _worksheet(site, page, cites, renderer, source_urls, own, sheets)
     else:
-        body = renderer.render(cites.body, page.url, page.source.relative_to(site.project.content).as_posix(),
-                               source_urls)
+        body = renderer.render(cites.body, page.url, page.name, source_urls)
         body.html = citations.fill(body.html, cites, page, own)
     _report_problems(page, body, own)
     html = _render_page(site, page, body, _page_nav(page, nav, outline), own, cites, **extra)
@@ -262,9 +269,10 @@ class Listings:
         _refuse_generated_url(site, search.PAGE_URL, "search page", self.report)
         self.render("search.html", search.PAGE_URL, [])
         pages = sorted(site.pages, key=lambda p: p.url)
-        shown = [[p.url, p.meta] for p in pages]       # listings show front matter, never bodies
+        shown = " ".join(f"{p.url}={p.meta_digest}" for p in pages)     # front matter, never bodies
+        site_files = functools.cache(lambda: {"pages": pages, "feed_pages": structured_data.feed_entries(pages)})
         for name in ("sitemap.xml", "robots.txt", "feed.xml"):
-            self.render(name, "/" + name, shown, pages=pages, feed_pages=structured_data.feed_entries(pages))
+            self.render(name, "/" + name, shown, more=site_files)
         self.sources_pages(results)
         files = pdf.worksheet_pdfs(site, sheets, self.report)
         files.update((asset.url.lstrip("/"), asset.data) for asset in site.assets.values())
@@ -273,16 +281,17 @@ class Listings:
         self.done.templates_rendered += site.renders
         self.check_links(results)
 
-    def render(self, template: str, page_url: str, shows, absolute: bool = False, **extra) -> None:
-        """Render one listing into the staging folder, or link it from the published site
-        when the key of what it shows is unchanged."""
+    def render(self, template: str, page_url: str, shows, absolute: bool = False, more=dict, **extra) -> None:
+        """Render one listing into the staging folder, or keep the published one when the key
+        of what it shows is unchanged.  ``more()`` gives context that is costly to make, so
+        it is made only when the listing is rendered."""
         name = page_url.strip("/") if "." in page_url.rsplit("/", 1)[-1] else (page_url.strip("/") + "/index.html").lstrip("/")
         key = self.inputs.key(template, name, shows)
         if self.published is not None and self.published.has(name, key):
-            self.published.link_into(self.staged, name)
-            data = (self.staged / name).read_bytes() if name.endswith(".html") else b""
+            self.published.keep(self.staged, name)
+            data = (self.published.out / name).read_bytes() if name.endswith(".html") else b""
         else:
-            text = _render_other(self.site, template, page_url, self.report, absolute, nav=self.nav, **extra)
+            text = _render_other(self.site, template, page_url, self.report, absolute, nav=self.nav, **extra, **more())
             if text is None:
                 return
             data = text.encode("utf-8")
@@ -387,7 +396,7 @@ def _base_context(site: Site, page_url: str, nav: list[dict], absolute: bool = F
 def _worksheet(site: Site, page: Page, cites, renderer, source_urls, report: Report,
                sheets: list) -> tuple[Rendered, dict]:
     """A worksheet's field lines become a form (and PDFs); the Markdown between them renders as usual."""
-    source = page.source.relative_to(site.project.content).as_posix()
+    source = page.name
 
     def render(text: str) -> Rendered:
         rendered = renderer.render(text, page.url, source, source_urls)
@@ -442,7 +451,7 @@ def check_editorial(site: Site, report: Report, today, loaded_rules: dict | None
     salt = json.dumps([cache.engine_digest(), rules_file.read_text("utf-8", "replace") if rules_file.is_file()
                        else None, sorted(editorial.source_keys(site) or ()), site.config.reading_grade_max,
                        site.config.review_interval_months, today.isoformat()])
-    memo = cache.PageMemo(cache.cache_dir(site.project.root) / "editorial.json", salt)
+    memo = cache.open_memo(site.project.root, "editorial.jsonl", salt, site.memos)
 
     def check_pages(pages: list[Page], check) -> list:
         keys = [memo.key(page.shown, page.digest) for page in pages]

@@ -41,11 +41,7 @@ def cache_dir(root: Path) -> Path:
     return root / CACHE_DIR
 
 
-def _files_under(folder: Path) -> list[Path]:
-    return [folder / name for name in _names_under(folder)]
-
-
-def _names_under(folder: Path) -> list[str]:
+def names_under(folder: Path) -> list[str]:
     """Relative POSIX paths of the files under ``folder``, sorted; plain strings because
     a site has thousands of files and Path objects cost microseconds each."""
     found = []
@@ -57,10 +53,30 @@ def _names_under(folder: Path) -> list[str]:
     return found
 
 
-def _hash_files(digest, files: Iterable[Path], relative_to: Path) -> None:
-    for path in files:
-        digest.update(path.relative_to(relative_to).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class FileDigests:
+    """Hashes of files, remembered by size and mtime: a long-running process (``serve``)
+    then reads only the files that changed.  Builds started afresh hash every file."""
+
+    def __init__(self):
+        self.known: dict[Path, tuple[tuple[int, int], str]] = {}
+
+    def __call__(self, path: Path) -> str:
+        info = os.stat(path)
+        stamp = (info.st_size, info.st_mtime_ns)
+        known = self.known.get(path)
+        if known is None or known[0] != stamp:
+            known = self.known[path] = (stamp, file_digest(path))
+        return known[1]
+
+
+def _hash_folder(digest, folder: Path, digest_of=file_digest) -> None:
+    for name in names_under(folder):
+        digest.update(name.encode() + b"\0")
+        digest.update(digest_of(folder / name).encode())
 
 
 def engine_digest() -> str:
@@ -71,17 +87,18 @@ def engine_digest() -> str:
             digest.update(f"{name} {metadata.version(name)}\n".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{name} -\n".encode())
-    _hash_files(digest, _files_under(ENGINE_DIR), ENGINE_DIR)
+    _hash_folder(digest, ENGINE_DIR)
     return digest.hexdigest()
 
 
-def build_fingerprint(root: Path, inputs: Iterable[Path], out: Path, today: dt.date, engine: str) -> str:
+def build_fingerprint(root: Path, inputs: Iterable[Path], out: Path, today: dt.date, engine: str,
+                      digest_of=file_digest) -> str:
     """Hash of everything a build reads: the input folders, the engine, the output path and the date."""
     digest = hashlib.sha256(f"{engine}\n{out.resolve()}\n{today.isoformat()}\n".encode())
     for folder in inputs:
         digest.update(f"[{folder.relative_to(root).as_posix()}]\n".encode())
         if folder.is_dir():
-            _hash_files(digest, _files_under(folder), folder)
+            _hash_folder(digest, folder, digest_of)
     return digest.hexdigest()
 
 
@@ -108,7 +125,7 @@ def output_tree(out: Path) -> dict[str, list[int]]:
     """Every file of a published site with its size and mtime: cheap proof it was not touched."""
     tree = {}
     base = str(out) + os.sep
-    for name in _names_under(out):
+    for name in names_under(out):
         info = os.stat(base + name)
         tree[name] = [info.st_size, info.st_mtime_ns]
     return tree
@@ -144,6 +161,11 @@ def _write_manifest(path: Path, manifest: Manifest) -> None:
     os.replace(temporary, path)
 
 
+def forget_manifest(root: Path, out: Path) -> None:
+    with contextlib.suppress(OSError):
+        _manifest_path(root, out).unlink(missing_ok=True)
+
+
 def unchanged_build(root: Path, out: Path, fingerprint: str) -> Manifest | None:
     """The last build's manifest when its inputs are the same and its output is intact; else None."""
     manifest = load_manifest(root, out)
@@ -155,24 +177,34 @@ def unchanged_build(root: Path, out: Path, fingerprint: str) -> Manifest | None:
 # --- per-page results ---------------------------------------------------------------------------
 
 class PageMemo:
-    """Results of a pure per-page step, by a hash of the page's source and ``salt`` (what else it reads).
+    """Results of a pure per-page step, by a hash of what the step reads.
 
-    One JSON file per step; each save keeps only the entries the build used, so
-    the file holds one site's pages, not every version of them."""
+    Stored as JSON lines, one ``[key, value]`` per line, appended as results are made: a
+    rebuild that changed one page writes one line, not the whole file.  When most lines
+    are no longer used, the file is rewritten with only the entries the last build used.
+    A long-running process keeps the memo between builds (``open_memo``)."""
 
-    def __init__(self, path: Path, salt: str):
+    def __init__(self, path: Path):
         self.path = path
-        self.salt = salt
+        self.salt = b""
         self.used: set[str] = set()
-        try:
-            self.entries: dict = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
-            self.entries = {}
-        if not isinstance(self.entries, dict):
-            self.entries = {}
+        self.new: dict[str, object] = {}
+        self.entries: dict = {}
+        with contextlib.suppress(OSError):
+            with open(path, encoding="utf-8") as lines:
+                for line in lines:
+                    with contextlib.suppress(ValueError, TypeError):
+                        key, value = json.loads(line)
+                        self.entries[key] = value
+
+    def start(self, salt: str) -> PageMemo:
+        """Begin a build whose step also reads ``salt`` (hashed once, not per page)."""
+        self.salt = hashlib.sha256(salt.encode()).digest()
+        self.used = set()
+        return self
 
     def key(self, *parts: str | bytes) -> str:
-        digest = hashlib.sha256(self.salt.encode())
+        digest = hashlib.sha256(self.salt)
         for part in parts:
             digest.update(b"\0" + (part if isinstance(part, bytes) else part.encode()))
         self.used.add(key := digest.hexdigest())
@@ -183,18 +215,46 @@ class PageMemo:
 
     def put(self, key: str, value) -> None:
         self.entries[key] = value
+        self.new[key] = value
 
     def save(self) -> None:
-        """Keep what this build used; a cache that cannot be written only costs time next build."""
-        kept = {k: v for k, v in self.entries.items() if k in self.used}
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        """Append this build's new results, or compact the file when it is mostly stale.
+        A cache that cannot be written only costs time next build."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(kept, ensure_ascii=False, sort_keys=True), "utf-8")
-            os.replace(temporary, self.path)
+            if len(self.entries) > 2 * len(self.used) + 64:
+                self._compact()
+            elif self.new:
+                with open(self.path, "a", encoding="utf-8") as log:
+                    log.write("".join(_line(k, v) for k, v in self.new.items()))
+            self.new = {}
         except OSError:
+            pass
+
+    def _compact(self) -> None:
+        self.entries = {k: v for k, v in self.entries.items() if k in self.used}
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        try:
+            temporary.write_text("".join(_line(k, v) for k, v in sorted(self.entries.items())), "utf-8")
+            os.replace(temporary, self.path)
+        finally:
             with contextlib.suppress(OSError):
                 temporary.unlink(missing_ok=True)
+
+
+def _line(key: str, value) -> str:
+    return json.dumps([key, value], ensure_ascii=False) + "\n"
+
+
+def open_memo(root: Path, name: str, salt: str, kept: dict | None = None) -> PageMemo:
+    """The memo ``.mend-cache/<name>``, taken from ``kept`` when this process has it open."""
+    path = cache_dir(root) / name
+    memo = kept.get(path) if kept is not None else None
+    if memo is None:
+        memo = PageMemo(path)
+        if kept is not None:
+            kept[path] = memo
+    return memo.start(salt)
 
 
 def diagnostic_to_json(diagnostic: Diagnostic) -> list:

@@ -8,7 +8,9 @@ front matter gives ``slug:``.  Nothing here renders anything.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -64,6 +66,12 @@ class Page:
     body_line: int          # line of the file where the body starts
     positions: dict = field(default_factory=dict)   # front-matter key -> (line, col) in the file
     digest: str = ""        # hash of the file's bytes: what caches of this page are keyed by
+    name: str = ""          # path inside content/, e.g. "guide/space.md"
+
+    @functools.cached_property
+    def meta_digest(self) -> str:
+        """Hash of the front matter: what listings show of a page (made once per page)."""
+        return hashlib.sha256(json.dumps(self.meta, sort_keys=True, default=str).encode()).hexdigest()
 
     @property
     def output_path(self) -> str:
@@ -84,13 +92,15 @@ def discover(content_dir: Path) -> list[Path]:
     return sorted(p for p in content_dir.rglob("*.md") if p.is_file())
 
 
-def load_pages(content_dir: Path, display_root: Path, report: Report, loaded: dict | None = None) -> list[Page]:
-    """Every page under ``content_dir``.  ``loaded`` (path and bytes -> page and diagnostics)
-    lets a long-running process (``serve``) parse only the files that changed."""
+def load_pages(content_dir: Path, display_root: Path, report: Report, loaded: dict | None = None,
+               digest_of=None) -> list[Page]:
+    """Every page under ``content_dir``.  ``loaded`` (path and content hash -> page and
+    diagnostics) and ``digest_of`` (path -> content hash, remembered) let a long-running
+    process (``serve``) read and parse only the files that changed."""
     pages, seen = [], {}
     for path in discover(content_dir):
-        data = path.read_bytes()
-        key = (path, hashlib.sha256(data).hexdigest())
+        data = None if digest_of else path.read_bytes()
+        key = (path, digest_of(path) if digest_of else hashlib.sha256(data).hexdigest())
         if loaded is None or key not in loaded:
             own = Report()
             page = load_page(path, content_dir, display_root, own, data, key[1])
@@ -144,7 +154,7 @@ def load_page(path: Path, content_dir: Path, display_root: Path, report: Report,
         return None
     url = "/" if (section, slug) == ("", "index") else str(PurePosixPath("/", section, slug)) + "/"
     return Page(path, shown, kind, slug, section, url, meta, body, body_line, positions,
-                digest or hashlib.sha256(data).hexdigest())
+                digest or hashlib.sha256(data).hexdigest(), path.relative_to(content_dir).as_posix())
 
 
 def _read_text(data: bytes, shown: str, report: Report) -> str | None:

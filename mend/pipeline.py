@@ -10,6 +10,7 @@ imported only when there is work, so a no-change build starts quickly.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -79,11 +80,14 @@ class BuildResult:
 
 @dataclass
 class Session:
-    """What a long-running process (``serve``) keeps between builds: parsed pages by file
-    content, and compiled editorial rules."""
+    """What a long-running process (``serve``) keeps between builds so that a rebuild reads,
+    parses and hashes only what changed: parsed pages, compiled editorial rules, open
+    per-page caches and file hashes."""
 
     loaded: dict = field(default_factory=dict)
     rules: dict = field(default_factory=dict)
+    memos: dict = field(default_factory=dict)
+    digests: cache.FileDigests = field(default_factory=cache.FileDigests)
 
 
 def build(project: Project, *, strict: bool = False, write: bool = True, today: dt.date | None = None,
@@ -94,10 +98,11 @@ def build(project: Project, *, strict: bool = False, write: bool = True, today: 
     started = time.perf_counter()
     report = Report()
     result = BuildResult(report, today=today or dt.date.today())
+    session = session or Session()
     with result.timing("fingerprint"):
         engine = cache.engine_digest()
         fingerprint = cache.build_fingerprint(project.root, (project.content, project.templates), project.out,
-                                              result.today, engine)
+                                              result.today, engine, session.digests)
     if write and _reuse_last_build(project, fingerprint, result, strict):
         result.seconds = time.perf_counter() - started
         return result
@@ -106,8 +111,8 @@ def build(project: Project, *, strict: bool = False, write: bool = True, today: 
         staged = output.staging_dir(project.out)
         try:
             staged.mkdir(parents=True)
-            _render_and_publish(project, staged, engine, fingerprint, result, strict, write,
-                                session or Session(), defer_search)
+            _render_and_publish(project, staged, engine, fingerprint, result, strict, write, session,
+                                defer_search)
         finally:
             shutil.rmtree(staged, ignore_errors=True)
     result.seconds = time.perf_counter() - started
@@ -124,6 +129,9 @@ def _render_and_publish(project: Project, staged: Path, engine: str, fingerprint
     result.pages = site.pages
     result.kinds = dict(Counter(p.kind for p in site.pages))
     published = reuse.published(project.root, project.out) if write else None
+    if published is not None and defer_search and search.bundle_files(published.tree):
+        # serve: write only what changed into the published folder (see _publish_in_place)
+        published = dataclasses.replace(published, in_place=True)
     try:
         with result.timing("render"):
             rendered = render_site(site, report, staged, published)
@@ -141,7 +149,11 @@ def _render_and_publish(project: Project, staged: Path, engine: str, fingerprint
             return
         manifest = cache.Manifest(fingerprint, result.kinds, list(report.items), page_keys=rendered.page_keys)
         with result.timing("search and publish"):
-            result.written = _publish(staged, project, report, manifest, plan, indexing)
+            if published is not None and published.in_place:
+                result.written = _publish_in_place(staged, project, report, manifest, plan, published,
+                                                   rendered.outputs)
+            else:
+                result.written = _publish(staged, project, report, manifest, plan, indexing)
             indexing = None
         result.search_pending = result.written and not manifest.search_current
     finally:
@@ -195,6 +207,45 @@ def _publish(staged: Path, project: Project, report: Report, manifest: cache.Man
         return False
 
 
+def _publish_in_place(staged: Path, project: Project, report: Report, manifest: cache.Manifest,
+                      search_plan: str, published: reuse.Published, outputs: set[str]) -> bool:
+    """``serve``'s publishing: move the files this build rendered over the published ones and
+    delete the outputs that went, instead of swapping whole folders.  A rebuild after one
+    edit then costs what the edit changed, not what the site holds.  The preview may show
+    old and new files side by side for a few milliseconds; a failed build still changes
+    nothing, and a file left half-published is caught by the next build's checks."""
+    tree = dict(published.tree)
+    bundle = set(search.bundle_files(tree))
+    try:
+        for name in cache.names_under(staged):
+            target = project.out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged / name, target)
+            info = target.stat()
+            tree[name] = [info.st_size, info.st_mtime_ns]
+        for name in set(tree) - outputs - bundle:
+            (project.out / name).unlink(missing_ok=True)
+            _remove_empty_folders((project.out / name).parent, project.out)
+            del tree[name]
+        manifest.tree = tree
+        manifest.search_current = search_plan == "keep" and published.search_current
+        cache.save_manifest(project.root, project.out, manifest)
+        return True
+    except OSError as exc:
+        cache.forget_manifest(project.root, project.out)     # the next build checks every file
+        _report_write_failure(project, report, exc.strerror or str(exc))
+        return False
+
+
+def _remove_empty_folders(folder: Path, top: Path) -> None:
+    while folder != top and folder.is_relative_to(top):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
 def _report_write_failure(project: Project, report: Report, reason: str) -> None:
     shown = shown_path(project.out, project.root)
     report.error(shown, 1, 1, "write-failed", f"could not write the site: {reason}",
@@ -230,7 +281,7 @@ def refresh_search(project: Project) -> bool:
 
 def load_site(project: Project, report: Report, engine: str, session: Session):
     from . import assemble
-    return assemble.load_site(project, report, engine, session.loaded)
+    return assemble.load_site(project, report, engine, session.loaded, session.memos, session.digests)
 
 
 def render_site(site, report: Report, staged: Path, published):

@@ -36,6 +36,7 @@ class Published:
     page_keys: dict[str, str]            # output path -> render key it was made from
     tree: dict[str, list[int]]           # output path -> [size, mtime_ns] when it was written
     search_current: bool                 # its search index describes its pages
+    in_place: bool = False               # the new build updates this folder file by file (serve)
 
     def intact(self, name: str) -> bool:
         """The published file is still the one the last build wrote."""
@@ -55,6 +56,12 @@ class Published:
             return (self.out / name).read_bytes() == data
         except OSError:
             return False
+
+    def keep(self, staged: Path, name: str) -> None:
+        """Keep a published file in the new site: leave it where it is when the build updates
+        the published folder in place, else put it into the staging folder."""
+        if not self.in_place:
+            self.link_into(staged, name)
 
     def link_into(self, staged: Path, name: str) -> None:
         """Put the published file into the new site: a hard link (both are on one file system),
