@@ -88,8 +88,8 @@ class PageResult:
     Its HTML is already in the staging folder."""
 
     output: str | None          # None when its template failed
-    links: list[Link]
-    ids: list[str]
+    links: list[Link]           # internal ones only: external links are not checked
+    ids: str                    # anchors on the page (checks.packed_ids)
     cited: list[str]            # source keys, in order of first citation
     diagnostics: list[Diagnostic]
     rendered: bool = True       # False when hard-linked from the published site
@@ -133,7 +133,7 @@ def render_site(site: Site, report: Report, staged: Path, published: reuse.Publi
     done = _collect_pages(site, results, keys, records, report)
     records.save()
     listings = Listings(site, nav, inputs, staged, published, report, done,
-                        {url: set(r.ids) for url, r in results.items() if r.output is not None})
+                        checks.Anchors((url, r.ids) for url, r in results.items() if r.output is not None))
     listings.render_all(results, sheets)
     return done
 
@@ -242,7 +242,8 @@ def _render_page_file(site: Site, nav, outline, staged: Path, published, rendere
     output.write_file(staged, page.output_path, data)
     editorial.check_help_block(page.shown, html, own)
     changed = published is None or not published.same_bytes(page.output_path, data)
-    return PageResult(page.output_path, body.links, sorted(checks.ids_in(html)), cites.keys, own.items,
+    internal = [link for link in body.links if link.target is not None]
+    return PageResult(page.output_path, internal, checks.packed_ids(html), cites.keys, own.items,
                       changed=changed)
 
 
@@ -259,7 +260,7 @@ class Listings:
     published: reuse.Published | None
     report: Report
     done: RenderedSite
-    page_ids: dict[str, set[str]]       # page URL -> anchors on it, for the link check
+    page_ids: checks.Anchors            # page URL -> anchors on it, for the link check
 
     def render_all(self, results: dict[str, PageResult], sheets: list) -> None:
         site = self.site

@@ -13,6 +13,20 @@ def ids_in(html: str) -> set[str]:
     return set(ID_RE.findall(html))
 
 
+def packed_ids(html: str) -> str:
+    """The ids of a page as one string: kept for every page of a site, where a set of
+    strings per page would cost megabytes.  ``Anchors`` unpacks one when a link asks."""
+    return "\n".join(sorted(ids_in(html)))
+
+
+class Anchors(dict):
+    """Page URL -> the ids on that page (a set, or a string from ``packed_ids``)."""
+
+    def __getitem__(self, url: str) -> set[str]:
+        ids = super().__getitem__(url)
+        return set(ids.split("\n")) if isinstance(ids, str) else ids
+
+
 def check_links(rendered_pages, page_ids: dict[str, set[str]], files: set[str], report: Report) -> None:
     """Every internal link must reach a page or file, and every #anchor an element on it.
 

@@ -215,3 +215,27 @@ def test_a_build_while_the_index_is_pending_indexes_the_site_itself(make_project
     assert tree_bytes(project.out) == tree_bytes(clean.out)
     dev.indexing.join(60)                          # the background index is dropped or identical
     assert tree_bytes(project.out) == tree_bytes(clean.out)
+
+
+def test_serve_rebuilds_in_place_and_ends_equal_to_a_clean_build(make_project, tmp_path):
+    """serve moves only changed files into the published folder: removed pages, a new page,
+    a hand-edited output file and a changed title all come out as a clean build would."""
+    from conftest import tree_bytes
+    from mend.pipeline import Project, build
+    project = make_project({"content/guide/one.md": page("article", "One.\n", title="One"),
+                            "content/guide/two.md": page("article", "Two.\n", title="Two")})
+    dev = DevSite(project, log=lambda _: None)
+    dev.rebuild()
+    (project.content / "guide/two.md").unlink()
+    (project.content / "guide/three.md").write_text(page("article", "Three.\n", title="Three"))
+    (project.content / "guide/one.md").write_text(page("article", "One.\n", title="Uno"))
+    (project.out / "about/index.html").write_text("edited by hand")
+    result = dev.rebuild()
+    assert result.written, result.report.format()
+    assert not (project.out / "guide/two").exists()          # its folder went with it
+    assert "Uno" in (project.out / "guide/index.html").read_text("utf-8")
+    dev.indexing.join(60)
+    clean = Project(project.root, tmp_path / "clean")
+    assert build(clean).written
+    assert tree_bytes(project.out) == tree_bytes(clean.out)
+    assert build(project).unchanged
