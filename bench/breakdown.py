@@ -32,7 +32,7 @@ def children_peak_mib() -> int:
 
 
 def watch(module, name: str, label: str, peaks: dict[str, str]) -> None:
-    """Wrap ``module.name`` to note the largest child process it started."""
+    """Wrap ``module.name`` (a function or method) to note the largest child process it waited for."""
     real = getattr(module, name)
 
     def wrapped(*args, **kwargs):
@@ -61,7 +61,7 @@ def main() -> None:
     peaks: dict[str, str] = {}
     watch(bibliography, "format_with_pandoc", "pandoc", peaks)
     watch(parallel, "map_forked", "workers (pages, editorial checks)", peaks)
-    watch(search, "index_site", "Pagefind", peaks)
+    watch(search.Indexing, "wait", "Pagefind", peaks)
     result = build(Project(root))
     print(result.summary())
     print(f"\n{'step':<22}{'seconds':>9}")

@@ -22,9 +22,9 @@ import jinja2
 from markupsafe import Markup
 
 from . import cache, checks, citations, editorial, output, parallel, pdf, render, reuse, search, structured_data, worksheets
-from .bibliography import KEY, Bibliography, format_references, load_bibliography
+from .bibliography import Bibliography, format_references, load_bibliography
 from .config import SiteConfig, load_config
-from .content import Page, load_pages
+from .content import Page, load_pages, with_body
 from .diagnostics import Diagnostic, Report, position_of
 from .markup import Link, MarkdownRenderer, Problem, Rendered, plain_text, split_h2_sections
 from .render import Asset, TemplateFailure, load_assets, make_environment, render_template
@@ -61,11 +61,11 @@ class Site:
 
 
 def load_site(project, report: Report, engine: str, loaded: dict | None = None,
-              memos: dict | None = None, digest_of=None) -> Site | None:
+              memos: dict | None = None, digest_of=None, keep_bodies: bool = False) -> Site | None:
     """``loaded``, ``memos`` and ``digest_of`` keep parsed pages, open caches and file hashes
-    between builds of one process (``serve``)."""
+    between builds of one process (``serve``, which also keeps page bodies)."""
     config = load_config(project.content, report, project.root)
-    pages = load_pages(project.content, project.root, report, loaded, digest_of)
+    pages = load_pages(project.content, project.root, report, loaded, digest_of, keep_bodies)
     env = make_environment(project.templates, report, project.root, cache.cache_dir(project.root) / "jinja")
     if config is None or env is None:
         return None
@@ -112,7 +112,7 @@ def render_site(site: Site, report: Report, staged: Path, published: reuse.Publi
     linked from the published site), then check links once everything exists."""
     nav = navigation(site)
     outline = [{k: v for k, v in section.items() if k != "pages"} for section in nav]
-    if any("[@" in page.body for page in site.pages):     # format once here, not in every worker
+    if any(page.mentions for page in site.pages):     # format once here, not in every worker
         format_references(site.bibliography, report)
     inputs = _key_inputs(site, outline)
     keys = _page_keys(site, inputs, nav, outline)
@@ -178,19 +178,10 @@ def _page_keys(site: Site, inputs: KeyInputs, nav: list[dict], outline: list[dic
             for page in site.pages}
 
 
-# Anything that may be a citation key; finding too many (an e-mail address) only costs a hash.
-MAYBE_CITED = re.compile(rf"@({KEY})")
-
-
 def _cited_sources_digest(page: Page, sources: dict[str, str]) -> str:
-    """A page shows only the sources it cites: a change to another entry leaves it alone."""
-    return " ".join(f"{key}={sources.get(key)}" for key in _maybe_cited(page.body))
-
-
-@functools.lru_cache(maxsize=16384)
-def _maybe_cited(body: str) -> tuple[str, ...]:
-    """Memoised by body: ``serve`` asks on every rebuild about pages that did not change."""
-    return tuple(sorted(set(MAYBE_CITED.findall(body)))) if "@" in body else ()
+    """A page shows only the sources it cites (``page.mentions`` holds every candidate key,
+    and a few more): a change to another entry leaves it alone."""
+    return " ".join(f"{key}={sources.get(key)}" for key in page.mentions)
 
 
 def _file_digest(path: Path) -> str | None:
@@ -225,6 +216,7 @@ def _render_page_file(site: Site, nav, outline, staged: Path, published, rendere
                       sheets: list | None = None) -> PageResult:
     """Render one page into the staging folder (in a worker process, except worksheets,
     whose parsed fields the PDFs need)."""
+    page = with_body(page)
     own = Report()
     source_urls = site.source_urls
     cites = citations.prepare(page, site.bibliography, own)
@@ -457,7 +449,8 @@ def check_editorial(site: Site, report: Report, today, loaded_rules: dict | None
     def check_pages(pages: list[Page], check) -> list:
         keys = [memo.key(page.shown, page.digest) for page in pages]
         missing = [i for i, key in enumerate(keys) if memo.get(key) is None]
-        for i, result in zip(missing, parallel.map_forked(check, [pages[i] for i in missing])):
+        checked = parallel.map_forked(lambda page: check(with_body(page)), [pages[i] for i in missing])
+        for i, result in zip(missing, checked):
             memo.put(keys[i], _findings_to_json(*result))
         memo.save()
         return [_findings_from_json(memo.get(key)) for key in keys]

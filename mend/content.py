@@ -8,6 +8,7 @@ front matter gives ``slug:``.  Nothing here renders anything.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -15,10 +16,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .diagnostics import Report, shown_path
+from .bibliography import KEY
+from .diagnostics import ChangedDuringBuild, Report, shown_path
 from .schema import Field, YamlProblem, load_yaml, validate
 
 KINDS = ("article", "faq", "worksheet", "page")
+MENTION_RE = re.compile(rf"@({KEY})")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FENCE = "---"
 
@@ -62,11 +65,12 @@ class Page:
     section: str            # "" for pages directly in content/
     url: str                # site path: "/", "/help/", "/guide/space/"
     meta: dict
-    body: str
+    body: str | None        # None when not kept in memory: ``with_body`` reads it again
     body_line: int          # line of the file where the body starts
     positions: dict = field(default_factory=dict)   # front-matter key -> (line, col) in the file
     digest: str = ""        # hash of the file's bytes: what caches of this page are keyed by
     name: str = ""          # path inside content/, e.g. "guide/space.md"
+    mentions: tuple[str, ...] = ()   # every "@key" in the body: the sources it may cite
 
     @functools.cached_property
     def meta_digest(self) -> str:
@@ -93,10 +97,12 @@ def discover(content_dir: Path) -> list[Path]:
 
 
 def load_pages(content_dir: Path, display_root: Path, report: Report, loaded: dict | None = None,
-               digest_of=None) -> list[Page]:
+               digest_of=None, keep_bodies: bool = True) -> list[Page]:
     """Every page under ``content_dir``.  ``loaded`` (path and content hash -> page and
     diagnostics) and ``digest_of`` (path -> content hash, remembered) let a long-running
-    process (``serve``) read and parse only the files that changed."""
+    process (``serve``) read and parse only the files that changed.  Without
+    ``keep_bodies`` the bodies are dropped once parsed: the workers that render and check
+    a page read its body again (``with_body``), so a big site's text is never all in memory."""
     pages, seen = [], {}
     for path in discover(content_dir):
         data = None if digest_of else path.read_bytes()
@@ -104,6 +110,8 @@ def load_pages(content_dir: Path, display_root: Path, report: Report, loaded: di
         if loaded is None or key not in loaded:
             own = Report()
             page = load_page(path, content_dir, display_root, own, data, key[1])
+            if page is not None and not keep_bodies:
+                page.body = None
             loaded_page = (page, own.items)
         else:
             loaded_page = loaded[key]
@@ -154,7 +162,20 @@ def load_page(path: Path, content_dir: Path, display_root: Path, report: Report,
         return None
     url = "/" if (section, slug) == ("", "index") else str(PurePosixPath("/", section, slug)) + "/"
     return Page(path, shown, kind, slug, section, url, meta, body, body_line, positions,
-                digest or hashlib.sha256(data).hexdigest(), path.relative_to(content_dir).as_posix())
+                digest or hashlib.sha256(data).hexdigest(), path.relative_to(content_dir).as_posix(),
+                tuple(sorted(set(MENTION_RE.findall(body)))) if "@" in body else ())
+
+
+def with_body(page: Page) -> Page:
+    """``page`` with its body, read again from its file if it was not kept.  The file must be
+    the one that was loaded: everything cached about the page is keyed by that version."""
+    if page.body is not None:
+        return page
+    data = page.source.read_bytes()
+    if hashlib.sha256(data).hexdigest() != page.digest:
+        raise ChangedDuringBuild(page.shown)
+    split = split_front_matter(data.decode("utf-8"), page.shown, Report())
+    return dataclasses.replace(page, body=split[1])
 
 
 def _read_text(data: bytes, shown: str, report: Report) -> str | None:

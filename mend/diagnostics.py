@@ -109,3 +109,7 @@ def position_of(text: str, needle: str, first_line: int = 1) -> tuple[int, int]:
     line = first_line + before.count("\n")
     col = index - (before.rfind("\n") + 1) + 1
     return line, col
+
+
+class ChangedDuringBuild(Exception):
+    """A content file changed between loading it and reading it again (its shown path)."""

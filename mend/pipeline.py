@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache, output, reuse, search
-from .diagnostics import Report, shown_path
+from .diagnostics import ChangedDuringBuild, Report, shown_path
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,7 @@ class Session:
     parses and hashes only what changed: parsed pages, compiled editorial rules, open
     per-page caches and file hashes."""
 
+    long_running: bool = False      # serve: keep page bodies too (a command-line build reads them again)
     loaded: dict = field(default_factory=dict)
     rules: dict = field(default_factory=dict)
     memos: dict = field(default_factory=dict)
@@ -111,8 +112,10 @@ def build(project: Project, *, strict: bool = False, write: bool = True, today: 
         staged = output.staging_dir(project.out)
         try:
             staged.mkdir(parents=True)
-            _render_and_publish(project, staged, engine, fingerprint, result, strict, write, session,
-                                defer_search)
+            _render_and_publish(project, staged, engine, fingerprint, result, strict, write, session, defer_search)
+        except ChangedDuringBuild as exc:
+            report.error(str(exc), 1, 1, "changed-during-build", "the file changed while the site was being built",
+                         "build again; the previous site is unchanged")
         finally:
             shutil.rmtree(staged, ignore_errors=True)
     result.seconds = time.perf_counter() - started
@@ -281,7 +284,8 @@ def refresh_search(project: Project) -> bool:
 
 def load_site(project: Project, report: Report, engine: str, session: Session):
     from . import assemble
-    return assemble.load_site(project, report, engine, session.loaded, session.memos, session.digests)
+    return assemble.load_site(project, report, engine, session.loaded, session.memos, session.digests,
+                              keep_bodies=session.long_running)
 
 
 def render_site(site, report: Report, staged: Path, published):

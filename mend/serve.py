@@ -38,7 +38,7 @@ class DevSite:
         self.log = log
         self.failure: str | None = None
         self.lock = threading.Lock()
-        self.session = Session()      # parsed pages, kept between rebuilds
+        self.session = Session(long_running=True)      # parsed pages, kept between rebuilds
         self.indexing: threading.Thread | None = None     # the search index being brought up to date
 
     def rebuild(self, *_changed) -> BuildResult:

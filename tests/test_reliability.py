@@ -219,3 +219,26 @@ def test_killing_a_build_while_it_indexes_kills_its_pagefind_too(make_project):
     assert survivors == []
     assert build(project).written
     assert leftovers(project) == []
+
+
+def test_a_page_changed_while_building_fails_the_build_not_the_site(make_project, monkeypatch):
+    """Bodies are read again by the workers; a file saved meanwhile must not mix two versions."""
+    project = make_project({"content/guide/a.md": page("article", "First.\n")})
+    assert build(project).written
+    before = tree_bytes(project.out)
+    (project.root / "content/guide/a.md").write_text(page("article", "Second.\n"))
+    real = pipeline.render_site
+
+    def render_after_another_save(*args, **kwargs):
+        (project.root / "content/guide/a.md").write_text(page("article", "Third.\n"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "render_site", render_after_another_save)
+    result = build(project)
+    assert not result.written
+    assert [d.format() for d in result.report.errors()] == [
+        "content/guide/a.md:1:1: error[changed-during-build]: the file changed while the site was being built\n"
+        "    hint: build again; the previous site is unchanged"]
+    assert tree_bytes(project.out) == before
+    monkeypatch.undo()
+    assert build(project).written and b"Third." in (project.out / "guide/a/index.html").read_bytes()
