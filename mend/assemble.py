@@ -441,7 +441,7 @@ def check_editorial(site: Site, report: Report, today, loaded_rules: dict | None
     the rest run on every core."""
     content = site.project.content
     rules_file = content / editorial.RULES_FILE
-    salt = json.dumps([cache.engine_digest(), rules_file.read_text("utf-8", "replace") if rules_file.is_file()
+    salt = json.dumps([site.engine, rules_file.read_text("utf-8", "replace") if rules_file.is_file()
                        else None, sorted(editorial.source_keys(site) or ()), site.config.reading_grade_max,
                        site.config.review_interval_months, today.isoformat()])
     memo = cache.open_memo(site.project.root, "editorial.jsonl", salt, site.memos)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -81,14 +82,22 @@ def _hash_folder(digest, folder: Path, digest_of=file_digest) -> None:
 
 def engine_digest() -> str:
     """Mend's own source and the versions of the libraries it renders with."""
-    digest = hashlib.sha256(f"mend {__version__} python {sys.version}\n".encode())
-    for name in LIBRARIES:
-        try:
-            digest.update(f"{name} {metadata.version(name)}\n".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name} -\n".encode())
+    digest = hashlib.sha256(f"mend {__version__} python {sys.version}\n{_library_versions()}".encode())
     _hash_folder(digest, ENGINE_DIR)
     return digest.hexdigest()
+
+
+@functools.cache
+def _library_versions() -> str:
+    """Looked up once per process: reading package metadata takes milliseconds, and a
+    running process keeps the libraries it imported whatever is installed meanwhile."""
+    lines = []
+    for name in LIBRARIES:
+        try:
+            lines.append(f"{name} {metadata.version(name)}\n")
+        except metadata.PackageNotFoundError:
+            lines.append(f"{name} -\n")
+    return "".join(lines)
 
 
 def build_fingerprint(root: Path, inputs: Iterable[Path], out: Path, today: dt.date, engine: str,

@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -92,8 +93,12 @@ def schema_for(kind: str) -> dict[str, Field]:
 
 
 def discover(content_dir: Path) -> list[Path]:
-    """Every Markdown file under content/, in a stable order."""
-    return sorted(p for p in content_dir.rglob("*.md") if p.is_file())
+    """Every Markdown file under content/, in a stable order (os.walk: pathlib's rglob
+    costs tens of milliseconds on a site of a thousand pages, on every rebuild)."""
+    found = []
+    for here, dirs, files in os.walk(content_dir):
+        found.extend(os.path.join(here, name) for name in files if name.endswith(".md"))
+    return sorted(Path(path) for path in found if os.path.isfile(path))
 
 
 def load_pages(content_dir: Path, display_root: Path, report: Report, loaded: dict | None = None,
