@@ -1,6 +1,6 @@
 """The build cache under ``.mend-cache/``: skip work whose inputs have not changed.
 
-Two levels, both keyed by content hashes, never by timestamps of inputs:
+Keyed by content hashes, never by timestamps of inputs:
 
 - the whole build: a fingerprint of every input file (content/, templates/),
   the engine's own source and the versions of the libraries that shape the
@@ -8,11 +8,14 @@ Two levels, both keyed by content hashes, never by timestamps of inputs:
   the last build that was published, and the published folder still holds
   exactly the files that build wrote (same names, sizes and mtimes), nothing is
   rendered: the diagnostics of that build are replayed so warnings still show.
-- per page: the editorial checks, whose result depends only on a page's
-  source and a few site-wide inputs (``PageMemo``).
+  The manifest of that build also records each output's render key
+  (``mend.reuse``), which lets the next build reuse unchanged pages.
+- per page (``PageMemo``): what rendering a page produced besides its HTML,
+  and the editorial checks, whose result depends only on a page's source and a
+  few site-wide inputs.
 
-Everything here is a pure function of files on disk; a damaged or missing
-cache file only means the work is done again.
+A damaged or missing cache file only means the work is done again.  (Within one
+long-running process, ``FileDigests`` remembers file hashes by size and mtime.)
 """
 
 from __future__ import annotations
