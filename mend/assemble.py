@@ -230,10 +230,8 @@ def _render_page_file(site: Site, nav, outline, staged: Path, published, rendere
     html = _render_page(site, page, body, _page_nav(page, nav, outline), own, cites, **extra)
     if html is None:
         return PageResult(None, [], [], [], own.items)
-    data = html.encode("utf-8")
-    output.write_file(staged, page.output_path, data)
+    changed = _write_output(staged, published, page.output_path, html.encode("utf-8"))
     editorial.check_help_block(page.shown, html, own)
-    changed = published is None or not published.same_bytes(page.output_path, data)
     internal = [link for link in body.links if link.target is not None]
     return PageResult(page.output_path, internal, checks.packed_ids(html), cites.keys, own.items,
                       changed=changed)
@@ -269,7 +267,8 @@ class Listings:
         self.sources_pages(results)
         files = pdf.worksheet_pdfs(site, sheets, self.report)
         files.update((asset.url.lstrip("/"), asset.data) for asset in site.assets.values())
-        output.write_tree(self.staged, files)
+        for name in sorted(files):
+            _write_output(self.staged, self.published, name, files[name])
         self.done.outputs.update(files)
         self.done.templates_rendered += site.renders
         self.check_links(results)
@@ -288,11 +287,11 @@ class Listings:
             if text is None:
                 return
             data = text.encode("utf-8")
-            output.write_file(self.staged, name, data)
+            changed = _write_output(self.staged, self.published, name, data)
             self.done.rendered_pages.append(name)
             if name.endswith(".html"):
                 editorial.check_help_block(f"{self.site.project.out.name}/{name}", text, self.report)
-                self.done.html_changed |= self.published is None or not self.published.same_bytes(name, data)
+                self.done.html_changed |= changed
         self.done.outputs.add(name)
         self.done.page_keys[name] = key
         if name.endswith(".html"):
@@ -326,6 +325,17 @@ class Listings:
             done.html_changed |= was_html != {n for n in done.outputs if n.endswith(".html")}
         pages = sorted(self.site.pages, key=lambda p: p.url)
         checks.check_links([(p, results[p.url].links) for p in pages], self.page_ids, done.outputs, self.report)
+
+
+def _write_output(staged: Path, published: reuse.Published | None, name: str, data: bytes) -> bool:
+    """Write one output into the staging folder, or keep the published file when it holds the
+    same bytes (so unchanged files keep their mtime, and ``serve`` moves nothing).
+    True when the output changed."""
+    if published is not None and published.same_bytes(name, data):
+        published.keep(staged, name)
+        return False
+    output.write_file(staged, name, data)
+    return True
 
 
 def _refuse_generated_url(site: Site, url: str, what: str, report: Report) -> bool:

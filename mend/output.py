@@ -74,11 +74,6 @@ def write_file(root: Path, name: str, data: bytes) -> None:
         raise WriteFailed(exc.strerror or str(exc)) from exc
 
 
-def write_tree(root: Path, files: dict[str, bytes]) -> None:
-    for name in sorted(files):
-        write_file(root, name, files[name])
-
-
 def swap_into_place(staged: Path, out_dir: Path) -> None:
     """Make ``staged`` the output folder; the previous one is deleted afterwards."""
     exchange_or_replace(staged, out_dir)

@@ -156,7 +156,7 @@ def _render_and_publish(project: Project, staged: Path, engine: str, fingerprint
                 result.written = _publish_in_place(staged, project, report, manifest, plan, published,
                                                    rendered.outputs)
             else:
-                result.written = _publish(staged, project, report, manifest, plan, indexing)
+                result.written = _publish(staged, project, report, manifest, plan, indexing, published)
             indexing = None
         result.search_pending = result.written and not manifest.search_current
     finally:
@@ -186,14 +186,13 @@ def _reuse_last_build(project: Project, fingerprint: str, result: BuildResult, s
 
 
 def _publish(staged: Path, project: Project, report: Report, manifest: cache.Manifest, search_plan: str,
-             indexing: search.Indexing | None) -> bool:
+             indexing: search.Indexing | None, published: reuse.Published | None) -> bool:
     """Add the search index, swap the new site in and record what it was made from (the
     caller holds the lock); a full disk or read-only folder is reported, not raised."""
     try:
         if search_plan == "index":
             indexing.wait()
         else:       # this build's HTML is the published HTML, or serve indexes it afterwards
-            published = reuse.published(project.root, project.out)
             for name in search.bundle_files(published.tree):
                 published.link_into(staged, name)
             manifest.search_current = search_plan == "keep"
