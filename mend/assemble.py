@@ -321,7 +321,7 @@ class Listings:
         HTML pages changed (a page removed changes no file, but the search index must drop it)."""
         done = self.done
         if self.published is not None:
-            was_html = {n for n in self.published.tree if n.endswith(".html") and not n.startswith(search.BUNDLE + "/")}
+            was_html = {n for n in self.published.tree if n.endswith(".html") and not search.is_bundle_file(n)}
             done.html_changed |= was_html != {n for n in done.outputs if n.endswith(".html")}
         pages = sorted(self.site.pages, key=lambda p: p.url)
         checks.check_links([(p, results[p.url].links) for p in pages], self.page_ids, done.outputs, self.report)

@@ -265,12 +265,16 @@ def refresh_search(project: Project) -> bool:
     fresh = project.out.parent / f".{project.out.name}.search-{os.getpid()}-{threading.get_ident()}"
     shutil.rmtree(fresh, ignore_errors=True)
     try:
-        search.index_site(project.out, fresh)
+        fresh.mkdir(parents=True)
+        bundles = search.index_site(project.out, fresh)
         with output.build_lock(project.out):
             manifest = cache.load_manifest(project.root, project.out)
             if manifest is None or manifest.search_current or manifest.tree != before.tree:
                 return False
-            output.exchange_or_replace(fresh, project.out / search.BUNDLE)
+            for name in bundles:
+                output.exchange_or_replace(fresh / name, project.out / name)
+            for gone in {n.split("/", 1)[0] for n in search.bundle_files(manifest.tree)} - set(bundles):
+                shutil.rmtree(project.out / gone, ignore_errors=True)
             manifest.tree = cache.output_tree(project.out)
             manifest.search_current = True
             cache.save_manifest(project.root, project.out, manifest)

@@ -364,3 +364,25 @@ def test_print_keeps_the_text_review_dates_and_one_line_of_help(browser, exit_si
     external = "getComputedStyle(document.querySelector('main a[href^=\"https:\"]'), '::after').content"
     assert page.evaluate(external) == '" (https://findahelpline.com)"'
     visit.close()
+
+
+def test_search_merges_the_parts_of_a_big_sites_index(browser, make_project, tmp_path, monkeypatch):
+    """A site indexed in several Pagefind bundles is searched as one, under a sub-path too."""
+    from mend import search
+    monkeypatch.setattr(search, "PAGES_PER_BUNDLE", 4)
+    files = {f"content/guide/p{i}.md": page("article", f"A zebrafish note, number {i}.\n", title=f"Zebra {i}")
+             for i in range(6)}
+    project = make_project(files)
+    assert build(project).written
+    parts = (project.out / "pagefind/parts.json").read_text()
+    assert "pagefind-2/" in parts
+    (tmp_path / "sub").symlink_to(project.out)
+    with serve(tmp_path) as root:
+        visit = Visit(browser, viewport=PHONE)
+        visit.page.goto(root + "sub/search/")
+        visit.page.fill("#search-input", "zebrafish")
+        visit.page.wait_for_selector("#search-results li:nth-child(6) a")
+        links = visit.page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
+        assert sorted(links) == sorted(f"{root}sub/guide/p{i}/" for i in range(6))
+        assert visit.outside == [] and visit.errors == []
+        visit.close()

@@ -11,6 +11,7 @@ import hashlib
 import json
 import posixpath
 import re
+import shutil
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
@@ -286,10 +287,10 @@ def test_atom_feed_lists_pages_newest_first(small_site):
 
 # ---- search ----------------------------------------------------------------------------------
 
-def _fragments(out: Path) -> list[dict]:
+def _fragments(out: Path, bundle: str = search.BUNDLE) -> list[dict]:
     """Pagefind's per-page records (gzip with a 'pagefind_dcd' signature in front)."""
     records = []
-    for path in sorted((out / search.BUNDLE / "fragment").glob("*.pf_fragment")):
+    for path in sorted((out / bundle / "fragment").glob("*.pf_fragment")):
         data = zlib.decompress(path.read_bytes(), 16 + zlib.MAX_WBITS)
         records.append(json.loads(data.removeprefix(b"pagefind_dcd")))
     return records
@@ -338,3 +339,20 @@ def test_a_page_cannot_take_the_search_pages_url(make_project, run):
     outcome = run(make_project({"content/search.md": page("page", "Mine.\n", title="Search")}), "build")
     assert outcome.code == 1
     assert "content/search.md:1:1: error[duplicate-slug]: /search/ is the generated search page" in outcome.diagnostics
+
+
+def test_a_big_site_is_indexed_in_parts_that_together_hold_every_page(make_project, run, monkeypatch):
+    """Pagefind's memory grows with the pages of one run, so big sites are indexed in parts."""
+    files = {f"content/guide/p{i}.md": page("article", f"Words of page {i}.\n", title=f"Page {i}") for i in range(6)}
+    whole = make_project(files)
+    assert run(whole, "build").code == 0
+    one_bundle = {r["url"] for r in _fragments(whole.out)}
+    assert json.loads((whole.out / "pagefind/parts.json").read_text()) == []
+    monkeypatch.setattr(search, "PAGES_PER_BUNDLE", 4)
+    shutil.rmtree(whole.out)
+    assert run(whole, "build").code == 0
+    parts = json.loads((whole.out / "pagefind/parts.json").read_text())
+    assert len(parts) >= 2 and all((whole.out / part / "pagefind-entry.json").is_file() for part in parts)
+    urls = [r["url"] for bundle in ["pagefind/", *parts] for r in _fragments(whole.out, bundle)]
+    assert sorted(urls) == sorted(one_bundle) and len(urls) == len(set(urls))     # each page in one part
+    assert not list(whole.out.rglob(".pagefind-part-*"))

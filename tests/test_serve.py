@@ -184,9 +184,13 @@ def test_serve_refuses_a_port_in_use_with_a_clear_message(make_project):
     assert "Traceback" not in printed
 
 
-def test_an_edit_is_published_at_once_and_the_search_index_follows(make_project, tmp_path):
+@pytest.mark.parametrize("pages_per_bundle", [800, 3])         # one search bundle, or several
+def test_an_edit_is_published_at_once_and_the_search_index_follows(make_project, tmp_path, monkeypatch,
+                                                                    pages_per_bundle):
     from conftest import tree_bytes
+    from mend import search
     from mend.pipeline import Project, build
+    monkeypatch.setattr(search, "PAGES_PER_BUNDLE", pages_per_bundle)
     project = make_project({"content/guide/topic.md": page("article", "First version.\n", title="Topic")})
     dev = DevSite(project, log=lambda _: None)
     dev.rebuild()

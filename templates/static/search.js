@@ -17,9 +17,20 @@
   form.hidden = false;
   document.querySelector("[data-search-off]").hidden = true;
 
+  // A big site's index comes in several bundles (pagefind/parts.json lists the others,
+  // beside pagefind/); they are merged into one search.
   function load() {
     if (!pagefind) {
-      pagefind = import(new URL(form.getAttribute("data-pagefind"), document.baseURI).href);
+      var script = new URL(form.getAttribute("data-pagefind"), document.baseURI);
+      pagefind = import(script.href).then(function (api) {
+        return fetch(new URL("parts.json", script)).then(function (response) {
+          return response.ok ? response.json() : [];
+        }).then(function (parts) {
+          return Promise.all(parts.map(function (part) {
+            return api.mergeIndex(new URL("../" + part, script).href);
+          }));
+        }).then(function () { return api; });
+      });
     }
     return pagefind;
   }
