@@ -25,7 +25,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache
+from . import cache, output
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,13 @@ class Published:
         """Put the published file into the new site: a hard link (both are on one file system),
         or a copy keeping its mtime where links are not allowed."""
         source, target = f"{self.out}/{name}", f"{staged}/{name}"
+        if not os.path.isdir(os.path.dirname(target)):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
             os.link(source, target)
-        except FileNotFoundError:       # its folder is not made yet
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            self.link_into(staged, name)
-        except OSError:
+        except FileNotFoundError as exc:        # removed from the published site meanwhile
+            raise output.WriteFailed(f"{name} went missing from the published site; build again") from exc
+        except OSError:                         # a file system without hard links
             shutil.copy2(source, target)
 
 
