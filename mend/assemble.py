@@ -159,7 +159,7 @@ FULL_NAV_TEMPLATES = ("home.html",)
 def _key_inputs(site: Site, outline: list[dict]) -> KeyInputs:
     templates = reuse.template_digests(site.env, site.env.list_templates(filter_func=render.is_template))
     site_wide = reuse.site_digest(
-        site.engine, _file_digest(site.project.content / "site.yaml"),
+        site.engine, cache.file_digest(site.project.content / "site.yaml"),     # a loaded site has one
         {name: asset.url for name, asset in sorted(site.assets.items())}, outline,
         hashlib.sha256("\0".join(f"{name}={url}" for name, url in sorted(site.source_urls.items())).encode()).hexdigest())
     return KeyInputs(site_wide, templates)
@@ -182,10 +182,6 @@ def _cited_sources_digest(page: Page, sources: dict[str, str]) -> str:
     """A page shows only the sources it cites (``page.mentions`` holds every candidate key,
     and a few more): a change to another entry leaves it alone."""
     return " ".join(f"{key}={sources.get(key)}" for key in page.mentions)
-
-
-def _file_digest(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
 def _template_for(page: Page) -> str:
