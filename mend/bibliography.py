@@ -2,8 +2,8 @@
 
 Formatting is Pandoc's citeproc with the APA CSL style shipped in
 mend/styles/.  The whole bibliography is formatted in one pandoc call and the
-result cached in .mend-cache/, keyed by a hash of the entries, the style and
-the pandoc version, so a build whose sources.yaml has not changed never runs
+result kept in the build's store (``mend.store``), keyed by a hash of the entries,
+the style and the pandoc version, so a build whose sources.yaml has not changed never runs
 pandoc and citing costs nothing per page.  A sources.yaml that passed its
 checks is cached too, keyed by its own hash, so an unchanged one is not parsed.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import tempfile
@@ -25,6 +24,7 @@ import yaml
 from .diagnostics import Report, did_you_mean, shown_path
 from .markup import plain_text, sanitize
 from .schema import YamlProblem, compose_yaml
+from .store import Store
 
 SOURCES_FILE = "sources.yaml"
 STYLE = Path(__file__).parent / "styles" / "apa.csl"
@@ -99,7 +99,7 @@ class Source:
 @dataclass
 class Bibliography:
     shown: str                                  # sources.yaml as printed in diagnostics
-    cache_dir: Path                             # where formatted references are kept between builds
+    store: Store                                # keeps checked entries and formatted references
     sources: dict[str, Source] = field(default_factory=dict)
     formatted: bool = False
 
@@ -107,20 +107,23 @@ class Bibliography:
         return sorted(self.sources.values(), key=lambda s: (s.order, s.key))
 
 
-def load_bibliography(content_dir: Path, display_root: Path, cache_dir: Path, report: Report) -> Bibliography:
-    """Read and check content/sources.yaml.  A missing file is an empty bibliography.
-    Formatting waits for ``format_references``; ``cache_dir`` keeps its result between builds."""
+def load_bibliography(content_dir: Path, display_root: Path, store: Store, report: Report,
+                      data: bytes | None = None) -> Bibliography:
+    """Read and check content/sources.yaml (``data``: its bytes, when already read).  A missing
+    file is an empty bibliography.  Formatting waits for ``format_references``."""
     path = content_dir / SOURCES_FILE
     shown = shown_path(path, display_root)
-    bibliography = Bibliography(shown, cache_dir)
+    bibliography = Bibliography(shown, store)
     if not path.is_file():
         return bibliography
-    text = path.read_text("utf-8")
-    digest = hashlib.sha256(f"{CHECKS_VERSION}\0{text}".encode("utf-8")).hexdigest()[:20]
-    cache_file = cache_dir / f"sources-{digest}.json"
-    if cache_file.is_file():      # checked before and unchanged since: skip the YAML parser
-        for key, line, data in json.loads(cache_file.read_text("utf-8")):
-            bibliography.sources[key] = Source(key, data, line)
+    text = _decode(path.read_bytes() if data is None else data, shown, report)
+    if text is None:
+        return bibliography
+    digest = hashlib.sha256(f"{CHECKS_VERSION}\0{text}".encode("utf-8")).hexdigest()
+    checked_before = store.get("sources", digest)
+    if isinstance(checked_before, list):      # checked before and unchanged since: skip the YAML parser
+        for key, line, entry in checked_before:
+            bibliography.sources[key] = Source(key, entry, line)
         return bibliography
     problems = len(report.items)
     for index, (node, data) in enumerate(_parse(text, shown, report), start=1):
@@ -134,9 +137,20 @@ def load_bibliography(content_dir: Path, display_root: Path, cache_dir: Path, re
             continue
         bibliography.sources[source.key] = source
     checked = [[s.key, s.line, s.data] for s in bibliography.sources.values()]
-    if len(report.items) == problems and json.loads(json.dumps(checked)) == checked:
-        _write_cache(cache_file, "sources-*.json", checked)
+    if len(report.items) == problems and json.loads(json.dumps(checked, default=str)) == checked:
+        store.put("sources", digest, checked)
     return bibliography
+
+
+def _decode(data: bytes, shown: str, report: Report) -> str | None:
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        report.error(shown, line, col, "encoding", "the bibliography is not valid UTF-8",
+                     "save it as UTF-8 in your editor")
+        return None
 
 
 def _parse(text: str, shown: str, report: Report) -> list[tuple]:
@@ -248,7 +262,7 @@ def format_references(bibliography: Bibliography, report: Report) -> None:
     bibliography.formatted = True
     csl = [_csl_entry(s.data) for s in bibliography.sources.values()]
     try:
-        formatted = cached_references(csl, bibliography.cache_dir)
+        formatted = cached_references(csl, bibliography.store)
     except FormattingFailed as exc:
         report.error(bibliography.shown, 1, 1, "sources-format", f"pandoc could not format the sources: {exc}",
                      "check the entry it names; 'pandoc --version' must work")
@@ -268,32 +282,17 @@ class FormattingFailed(Exception):
     """pandoc failed or could not be run."""
 
 
-def cached_references(csl: list[dict], cache_dir: Path) -> list[tuple[str, str]]:
-    """[(key, reference HTML)] in reference-list order; pandoc runs only when the cache misses."""
+def cached_references(csl: list[dict], store: Store) -> list[tuple[str, str]]:
+    """[(key, reference HTML)] in reference-list order; pandoc runs only when the store misses."""
     payload = json.dumps(csl, sort_keys=True, ensure_ascii=False, default=str)
     digest = hashlib.sha256(b"\0".join([payload.encode("utf-8"), STYLE.read_bytes(),
-                                        _pandoc_version().encode()])).hexdigest()[:20]
-    cache_file = cache_dir / f"references-{digest}.json"
-    if cache_file.is_file():
-        return [tuple(pair) for pair in json.loads(cache_file.read_text("utf-8"))]
+                                        _pandoc_version().encode()])).hexdigest()
+    known = store.get("references", digest)
+    if isinstance(known, list):
+        return [tuple(pair) for pair in known]
     formatted = format_with_pandoc(payload)
-    _write_cache(cache_file, "references-*.json", formatted)
+    store.put("references", digest, formatted)
     return formatted
-
-
-def _write_cache(cache_file: Path, older: str, payload) -> None:
-    """Write ``payload`` as JSON, replacing the older files matching ``older``.
-    A cache that cannot be written is no error: the next build just does the work again."""
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        for old in cache_file.parent.glob(older):
-            old.unlink(missing_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cache_file.parent, delete=False,
-                                         suffix=".tmp") as tmp:
-            json.dump(payload, tmp, ensure_ascii=False)
-        os.replace(tmp.name, cache_file)
-    except OSError:
-        pass
 
 
 def format_with_pandoc(csl_json: str) -> list[tuple[str, str]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from .content import with_body
 from .diagnostics import Report, did_you_mean, position_of
 
 ID_RE = re.compile(r'\sid="([^"]+)"')
@@ -39,11 +38,11 @@ def check_links(rendered_pages, page_ids: dict[str, set[str]], files: set[str], 
             if link.target is None:      # external
                 continue
             if not link.target or not _exists(link.target, page_ids, files):
-                line, col = position_of(with_body(page).body, link.href, page.body_line)
+                line, col = position_of(page.body, link.href, page.body_line)
                 report.error(page.shown, line, col, "link-broken", f"link to '{link.href}' goes nowhere",
                              _link_hint(link.href, page_ids))
             elif link.fragment and link.target in page_ids and link.fragment not in page_ids[link.target]:
-                line, col = position_of(with_body(page).body, link.href, page.body_line)
+                line, col = position_of(page.body, link.href, page.body_line)
                 report.error(page.shown, line, col, "anchor-broken",
                              f"'#{link.fragment}' is not an anchor on {link.target}",
                              _anchor_hint(link.fragment, page_ids[link.target]))

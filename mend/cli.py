@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .diagnostics import Report
 from .pipeline import Project, build
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
@@ -25,6 +26,8 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
     common.add_argument("--root", type=Path, default=default(Path.cwd()),
                         help="project folder (default: current folder)")
     common.add_argument("--out", type=Path, default=default(None), help="output folder (default: ROOT/site)")
+    common.add_argument("--debug", action="store_true", default=default(False),
+                        help="also print the traceback of any internal error (for bug reports)")
     return common
 
 
@@ -51,6 +54,28 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return EXIT_CONTENT
+    except Exception as exc:  # noqa: BLE001 - the last resort: never a traceback unless asked
+        report = Report()
+        report.internal(str(args.root), exc)
+        _print_report(report, args)
+        return EXIT_CONTENT
+
+
+def _print_report(report: Report, args) -> None:
+    text = report.format(args.strict)
+    if text:
+        print(text, file=sys.stderr)
+    if args.debug:
+        for trace in report.tracebacks:
+            print(trace, file=sys.stderr)
+
+
+def _run(args) -> int:
     project = Project(args.root.resolve(), args.out.resolve() if args.out else None)
     if not project.content.is_dir():
         print(f"build.py: error: no content/ folder in {project.root}", file=sys.stderr)
@@ -63,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         from .scaffold import new_page
         return new_page(project, args.kind, args.slug)
     result = build(project, strict=args.strict, write=(command == "build"))
-    report = result.report.format(args.strict)
-    if report:
-        print(report, file=sys.stderr)
+    _print_report(result.report, args)
     if command == "check":
         from .report import editorial_table
         sys.stderr.flush()

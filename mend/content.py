@@ -3,28 +3,27 @@
 One file is one page.  The folder a file sits in is its section; files directly
 in ``content/`` are stand-alone pages (``index.md`` is the home page).  The
 URL is ``/<section>/<slug>/`` with the slug taken from the file name unless the
-front matter gives ``slug:``.  Nothing here renders anything.
+front matter gives ``slug:``.  Each file is read once: a ``Page`` owns its path,
+URL, output path, body and the hash of its bytes.  Nothing here renders anything.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .bibliography import KEY
-from .diagnostics import ChangedDuringBuild, Report, shown_path
+from .diagnostics import Report, shown_path
+from .files import FileReader
 from .schema import Field, YamlProblem, load_yaml, validate
 
 KINDS = ("article", "faq", "worksheet", "page")
 MENTION_RE = re.compile(rf"@({KEY})")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FENCE = "---"
+MAX_PAGE_BYTES = 1_000_000       # a page longer than this is refused (README, "Limits")
 
 COMMON_FIELDS = {
     "title": Field("str", True, "the page's title"),
@@ -66,22 +65,17 @@ class Page:
     section: str            # "" for pages directly in content/
     url: str                # site path: "/", "/help/", "/guide/space/"
     meta: dict
-    body: str | None        # None when not kept in memory: ``with_body`` reads it again
+    body: str
     body_line: int          # line of the file where the body starts
     positions: dict = field(default_factory=dict)   # front-matter key -> (line, col) in the file
     digest: str = ""        # hash of the file's bytes: what caches of this page are keyed by
     name: str = ""          # path inside content/, e.g. "guide/space.md"
     mentions: tuple[str, ...] = ()   # every "@key" in the body: the sources it may cite
 
-    @functools.cached_property
-    def meta_digest(self) -> str:
-        """Hash of the front matter: what listings show of a page (made once per page)."""
-        return hashlib.sha256(json.dumps(self.meta, sort_keys=True, default=str).encode()).hexdigest()
-
     @property
     def output_path(self) -> str:
         """Where the page goes inside the output folder."""
-        return (self.url.strip("/") + "/index.html").lstrip("/")
+        return output_path(self.url)
 
     @property
     def title(self) -> str:
@@ -92,34 +86,65 @@ def schema_for(kind: str) -> dict[str, Field]:
     return {**COMMON_FIELDS, **KIND_FIELDS.get(kind, {})}
 
 
-def discover(content_dir: Path) -> list[Path]:
+def output_path(url: str) -> str:
+    """The file a site path is written to: "/guide/x/" -> "guide/x/index.html"."""
+    return url.strip("/") if "." in url.rsplit("/", 1)[-1] else (url.strip("/") + "/index.html").lstrip("/")
+
+
+def discover(content_dir: Path, root: Path, report: Report) -> list[Path]:
     """Every Markdown file under content/, in a stable order (os.walk: pathlib's rglob
-    costs tens of milliseconds on a site of a thousand pages, on every rebuild)."""
-    found = []
-    for here, dirs, files in os.walk(content_dir):
-        found.extend(os.path.join(here, name) for name in files if name.endswith(".md"))
-    return sorted(Path(path) for path in found if os.path.isfile(path))
+    costs tens of milliseconds on a site of a thousand pages, on every rebuild).
+    A symlinked folder or file is followed only when it stays inside the project."""
+    found, seen = [], {content_dir.resolve()}
+    for here, dirs, files in os.walk(content_dir, followlinks=True):
+        for name in list(dirs):
+            target = os.path.join(here, name)
+            if os.path.islink(target) and not _allowed_link(Path(target), root, seen, report):
+                dirs.remove(name)
+        for name in files:
+            path = Path(here, name)
+            if name.endswith(".md") and (not path.is_symlink() or _allowed_link(path, root, None, report)):
+                found.append(path)
+    return sorted(path for path in found if path.is_file())
 
 
-def load_pages(content_dir: Path, display_root: Path, report: Report, loaded: dict | None = None,
-               digest_of=None, keep_bodies: bool = True) -> list[Page]:
-    """Every page under ``content_dir``.  ``loaded`` (path and content hash -> page and
-    diagnostics) and ``digest_of`` (path -> content hash, remembered) let a long-running
-    process (``serve``) read and parse only the files that changed.  Without
-    ``keep_bodies`` the bodies are dropped once parsed: the workers that render and check
-    a page read its body again (``with_body``), so a big site's text is never all in memory."""
+def _allowed_link(path: Path, root: Path, seen: set | None, report: Report) -> bool:
+    """A symlink is followed when it resolves inside the project (and, for a folder, to
+    one not walked yet: a link loop ends there); otherwise it is an error, never skipped silently."""
+    target = path.resolve()
+    if not target.is_relative_to(root.resolve()):
+        report.error(shown_path(path, root), 1, 1, "symlink-outside",
+                     "this symlink points outside the project, so it is not published",
+                     "copy the file into content/ instead of linking to it")
+        return False
+    if seen is not None:
+        if target in seen:
+            return False
+        seen.add(target)
+    return True
+
+
+def load_pages(content_dir: Path, display_root: Path, report: Report, reader: FileReader,
+               loaded: dict | None = None) -> list[Page]:
+    """Every page under ``content_dir``, read through ``reader`` (which hands over the bytes
+    the build fingerprint was made from).  ``loaded`` (path and content hash -> page and
+    diagnostics) lets a long-running process (``serve``) parse only the files that changed."""
     pages, seen = [], {}
-    for path in discover(content_dir):
-        data = None if digest_of else path.read_bytes()
-        key = (path, digest_of(path) if digest_of else hashlib.sha256(data).hexdigest())
-        if loaded is None or key not in loaded:
-            own = Report()
-            page = load_page(path, content_dir, display_root, own, data, key[1])
-            if page is not None and not keep_bodies:
-                page.body = None
-            loaded_page = (page, own.items)
-        else:
+    for path in discover(content_dir, display_root, report):
+        own = Report()
+        read = _read(path, display_root, reader, own)
+        if read is None:
+            report.extend(own.items)
+            continue
+        data, digest = read
+        key = (path, digest)
+        if loaded is not None and key in loaded:
             loaded_page = loaded[key]
+        else:
+            page = None
+            with own.guard(shown_path(path, display_root)):
+                page = load_page(path, content_dir, display_root, own, data, digest)
+            loaded_page = (page, own.items)
         seen[key] = loaded_page
         report.extend(loaded_page[1])
         if loaded_page[0] is not None:
@@ -131,10 +156,26 @@ def load_pages(content_dir: Path, display_root: Path, report: Report, loaded: di
     return pages
 
 
-def load_page(path: Path, content_dir: Path, display_root: Path, report: Report, data: bytes | None = None,
+def _read(path: Path, display_root: Path, reader: FileReader, report: Report) -> tuple[bytes, str] | None:
+    """A file's bytes and hash, or None (reported) when it is too big or cannot be read."""
+    shown = shown_path(path, display_root)
+    try:
+        size = path.stat().st_size
+        if size > MAX_PAGE_BYTES:
+            report.error(shown, 1, 1, "page-too-large",
+                         f"the file is {size:,} bytes; a page may have at most {MAX_PAGE_BYTES:,}",
+                         "split it into several pages")
+            return None
+        return reader.read(path)
+    except OSError as exc:
+        report.error(shown, 1, 1, "unreadable", f"the file cannot be read: {exc.strerror or exc}",
+                     "check its permissions")
+        return None
+
+
+def load_page(path: Path, content_dir: Path, display_root: Path, report: Report, data: bytes,
               digest: str = "") -> Page | None:
     shown = shown_path(path, display_root)
-    data = path.read_bytes() if data is None else data
     text = _read_text(data, shown, report)
     if text is None:
         return None
@@ -166,21 +207,8 @@ def load_page(path: Path, content_dir: Path, display_root: Path, report: Report,
                      "use lower-case letters, digits and single hyphens, e.g. 'space-after-a-breakup'")
         return None
     url = "/" if (section, slug) == ("", "index") else str(PurePosixPath("/", section, slug)) + "/"
-    return Page(path, shown, kind, slug, section, url, meta, body, body_line, positions,
-                digest or hashlib.sha256(data).hexdigest(), path.relative_to(content_dir).as_posix(),
+    return Page(path, shown, kind, slug, section, url, meta, body, body_line, positions, digest, path.relative_to(content_dir).as_posix(),
                 tuple(sorted(set(MENTION_RE.findall(body)))) if "@" in body else ())
-
-
-def with_body(page: Page) -> Page:
-    """``page`` with its body, read again from its file if it was not kept.  The file must be
-    the one that was loaded: everything cached about the page is keyed by that version."""
-    if page.body is not None:
-        return page
-    data = page.source.read_bytes()
-    if hashlib.sha256(data).hexdigest() != page.digest:
-        raise ChangedDuringBuild(page.shown)
-    split = split_front_matter(data.decode("utf-8"), page.shown, Report())
-    return dataclasses.replace(page, body=split[1])
 
 
 def _read_text(data: bytes, shown: str, report: Report) -> str | None:

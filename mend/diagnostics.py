@@ -7,8 +7,10 @@ position, the way compilers (and Hugo) do, so an editor can jump to each one.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,18 +39,42 @@ class Diagnostic:
 
 @dataclass
 class Report:
-    """Collects diagnostics from every stage of one build."""
+    """Collects diagnostics from every stage of one build, each once: the summary then
+    counts exactly the lines printed."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    tracebacks: list[str] = field(default_factory=list)    # of internal errors, for --debug
+    _seen: set = field(default_factory=set, repr=False)
 
     def error(self, path, line, col, code, message, hint=""):
-        self.items.append(Diagnostic(str(path), max(line, 1), max(col, 1), ERROR, code, message, hint))
+        self.add(Diagnostic(str(path), max(line, 1), max(col, 1), ERROR, code, message, hint))
 
     def warning(self, path, line, col, code, message, hint=""):
-        self.items.append(Diagnostic(str(path), max(line, 1), max(col, 1), WARNING, code, message, hint))
+        self.add(Diagnostic(str(path), max(line, 1), max(col, 1), WARNING, code, message, hint))
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        if diagnostic not in self._seen:
+            self._seen.add(diagnostic)
+            self.items.append(diagnostic)
 
     def extend(self, diagnostics) -> None:
-        self.items.extend(diagnostics)
+        for diagnostic in diagnostics:
+            self.add(diagnostic)
+
+    def internal(self, path, exc: BaseException, trace: str = "") -> None:
+        """A failure of Mend itself, not of the input: said plainly, with the way to report it."""
+        self.tracebacks.append(trace or "".join(traceback.format_exception(exc)))
+        self.error(path, 1, 1, "internal", f"Mend failed while processing this file: {type(exc).__name__}: {exc}",
+                   "this is a bug in Mend, not in your file: please report it, with the output of "
+                   "'python build.py --debug'; the previous site is unchanged")
+
+    @contextlib.contextmanager
+    def guard(self, path):
+        """Turn any unexpected exception inside the block into an internal error at ``path``."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - the last resort: a diagnostic, never a traceback
+            self.internal(path, exc)
 
     def errors(self, strict: bool = False) -> list[Diagnostic]:
         """What fails the build: errors, and warnings too under ``--strict``."""
@@ -61,7 +87,7 @@ class Report:
         return bool(self.errors(strict))
 
     def sorted(self) -> list[Diagnostic]:
-        return sorted(set(self.items))
+        return sorted(self.items)
 
     def format(self, strict: bool = False) -> str:
         lines = []
@@ -109,7 +135,3 @@ def position_of(text: str, needle: str, first_line: int = 1) -> tuple[int, int]:
     line = first_line + before.count("\n")
     col = index - (before.rfind("\n") + 1) + 1
     return line, col
-
-
-class ChangedDuringBuild(Exception):
-    """A content file changed between loading it and reading it again (its shown path)."""

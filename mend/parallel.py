@@ -3,7 +3,10 @@
 Workers are forked, so the function and the items (pages, compiled rules, a
 closure) are inherited rather than pickled; only each result travels back.
 Small jobs, and platforms without fork, run in this process: starting a
-worker costs more than checking a few pages.
+worker costs more than checking a few pages.  So does any job started while
+another thread runs: a forked child gets a copy of every lock that thread held,
+and can deadlock on it.  The build starts no threads (Pagefind runs as a child
+process), so this only guards against a caller that does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -58,7 +62,7 @@ def _run_chunk(chunk: range) -> list:
 
 
 def workers_for(count: int) -> int:
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return 1
     return max(1, min(os.cpu_count() or 1, count // MIN_ITEMS_PER_WORKER))
 

@@ -11,8 +11,9 @@ tagged PDF/UA-1, with title, author and language set, rendered from
 A PDF is rendered again only when its cache key changes: the exact HTML handed
 to WeasyPrint (so the worksheet, the template and the site configuration), every
 file WeasyPrint may read (templates/pdf/, templates/fonts/), and the versions of
-WeasyPrint, pydyf and this module.  Entries live in ``.mend-cache/pdf/`` and
-survive between builds; renders that are needed run in parallel on all cores.
+WeasyPrint, pydyf and this module.  Entries are kept
+survive between builds in the store (``mend.store``); renders that are needed run in
+parallel on all cores.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import logging
 import multiprocessing
 import os
 import re
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -44,7 +46,6 @@ PAPERS = {"a4": "A4", "letter": "letter"}          # file-name suffix -> CSS pag
 PAPER_NAMES = {"a4": "A4", "letter": "US Letter"}
 TEMPLATE = "pdf/worksheet.html"
 READABLE_DIRS = ("pdf", "fonts")                    # under templates/: all WeasyPrint may read
-CACHE_DIR = Path(".mend-cache") / "pdf"
 BOOKLET_NAME = "worksheets"
 OPTIONS = {"pdf_forms": True, "pdf_variant": "pdf/ua-1"}
 
@@ -101,15 +102,14 @@ def downloads(page, config) -> dict:
 
 # --- from worksheets to jobs -------------------------------------------------
 
-def worksheet_pdfs(site, sheets: list[SheetForPdf], report: Report) -> dict[str, bytes]:
+def worksheet_pdfs(site, sheets: list[SheetForPdf], store, report: Report) -> dict[str, bytes]:
     """Every worksheet PDF and the booklets, from the cache or freshly rendered; checks the fit."""
     if not sheets:
         return {}
     jobs = _jobs(site, sheets, report)
     if not jobs:
         return {}
-    cache = site.project.root / CACHE_DIR
-    results = render_all(jobs, cache, inputs_digest(site.project.templates))
+    results = render_all(jobs, store, inputs_digest(site.project.templates))
     files = {}
     for job in jobs:
         rendering = results[job.path]
@@ -230,49 +230,33 @@ def _key(job: PdfJob, digest: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def render_all(jobs: list[PdfJob], cache: Path, digest: str) -> dict[str, Rendering]:
-    """Renderings for all jobs: cached ones read from disk, the rest rendered in parallel."""
+def render_all(jobs: list[PdfJob], store, digest: str) -> dict[str, Rendering]:
+    """Renderings for all jobs: stored ones from the store, the rest rendered in parallel."""
     keys = {job.path: _key(job, digest) for job in jobs}
-    results = {job.path: _load(cache, keys[job.path]) for job in jobs}
+    results = {job.path: _load(store, keys[job.path]) for job in jobs}
     missing = [job for job in jobs if results[job.path] is None]
     for job, rendering in zip(missing, render_jobs(missing)):
         results[job.path] = rendering
         if not rendering.error:
-            _store(cache, keys[job.path], rendering)
-    _prune(cache, set(keys.values()))
+            _store(store, keys[job.path], rendering)
     return results
 
 
-def _load(cache: Path, key: str) -> Rendering | None:
-    try:
-        meta = json.loads((cache / f"{key}.json").read_text("utf-8"))
-        data = (cache / f"{key}.pdf").read_bytes()
-    except (OSError, ValueError):
+def _load(store, key: str) -> Rendering | None:
+    stored = store.get_bytes("pdf", key)
+    if stored is None or b"\n" not in stored:
         return None
-    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-        return None     # half-written or damaged: render again
-    return Rendering(data, meta["pages"], tuple(meta["warnings"]))
+    header, data = stored.split(b"\n", 1)
+    try:
+        meta = json.loads(header)
+        return Rendering(data, meta["pages"], tuple(meta["warnings"]))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
-def _store(cache: Path, key: str, rendering: Rendering) -> None:
-    """Write the PDF, then its metadata; each file appears whole (write, then rename)."""
-    cache.mkdir(parents=True, exist_ok=True)
-    meta = {"pages": rendering.pages, "warnings": list(rendering.warnings),
-            "sha256": hashlib.sha256(rendering.data).hexdigest()}
-    for name, data in ((f"{key}.pdf", rendering.data), (f"{key}.json", json.dumps(meta).encode())):
-        temporary = cache / f".{name}.{os.getpid()}"
-        temporary.write_bytes(data)
-        os.replace(temporary, cache / name)
-
-
-def _prune(cache: Path, keep: set[str]) -> None:
-    """Delete entries this build did not use, so the cache holds one site's PDFs, not every version."""
-    if not cache.is_dir():
-        return
-    for path in cache.iterdir():
-        if path.name.split(".")[0] not in keep and not path.name.startswith("."):
-            with contextlib.suppress(OSError):
-                path.unlink()
+def _store(store, key: str, rendering: Rendering) -> None:
+    meta = {"pages": rendering.pages, "warnings": list(rendering.warnings)}
+    store.put_bytes("pdf", key, json.dumps(meta).encode() + b"\n" + rendering.data)
 
 
 # --- rendering ---------------------------------------------------------------
@@ -288,8 +272,11 @@ def render_jobs(jobs: list[PdfJob]) -> list[Rendering]:
     if not jobs:
         return []
     import weasyprint  # noqa: F401 - imported once here, inherited by every forked worker
+    # Forked workers start at once with WeasyPrint imported; never fork while another thread
+    # runs (the child could inherit a held lock): a forkserver starts clean workers instead.
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    fork_safe = "fork" in methods and threading.active_count() == 1
+    context = multiprocessing.get_context("fork" if fork_safe else None)
     try:
         with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=context,
                                  initializer=die_with_parent()) as pool:

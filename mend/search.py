@@ -25,7 +25,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from .parallel import die_with_parent
@@ -49,69 +48,101 @@ class IndexFailure(Exception):
 
 
 class Indexing:
-    """Pagefind indexing a finished folder of HTML in the background, so the build can do
-    other work (the editorial checks) meanwhile.  The bundles are written into ``into``
-    (default: the site folder itself).  ``wait()`` raises ``IndexFailure``."""
+    """Pagefind indexing a finished folder of HTML while the build does other work (the
+    editorial checks).  No thread: the first Pagefind process starts at once, and
+    ``wait()`` waits for it and runs the other parts, so the build can fork workers
+    meanwhile.  The bundles are written into ``into`` (default: the site folder itself).
+    ``wait()`` raises ``IndexFailure``."""
 
     def __init__(self, site_dir: Path, into: Path | None = None):
         self.site_dir, self.into = site_dir, into or site_dir
-        self.failure: str | None = None
-        self.cancelled = False
+        self.parts = _parts(_pages(site_dir))
+        self.names = [BUNDLE] + [f"{BUNDLE}-{n}" for n in range(2, len(self.parts) + 1)]
         self.process: subprocess.Popen | None = None
-        self.thread = threading.Thread(target=self._run, name="mend-pagefind", daemon=True)
-        self.thread.start()
+        self.messages = None
+        self.part_folder: tempfile.TemporaryDirectory | None = None
+        self.next = 0
+        self._start_next()
 
-    def _run(self) -> None:
-        parts = _parts(_pages(self.site_dir))
-        names = [BUNDLE] + [f"{BUNDLE}-{n}" for n in range(2, len(parts) + 1)]
+    def _start_next(self) -> None:
+        """Start Pagefind on the next part (one folder of hard links per part when there are several)."""
+        index, self.next = self.next, self.next + 1
+        site = self.site_dir
+        if len(self.parts) > 1:
+            self.part_folder = tempfile.TemporaryDirectory(dir=self.into, prefix=".pagefind-part-")
+            site = Path(self.part_folder.name)
+            _link_pages(self.site_dir, site, self.parts[index])
+        command = [*(PAGEFIND or _pagefind()), "--site", str(site), "--output-path",
+                   str(self.into / self.names[index]), "--exclude-selectors", EXCLUDE_SELECTORS, "--silent"]
+        self.messages = tempfile.TemporaryFile()     # a file, not a pipe: a full pipe would stall it
         try:
-            for name, pages in zip(names, parts):
-                if self.cancelled or self.failure:
-                    return
-                if len(parts) == 1:
-                    self._index(self.site_dir, self.into / name)
-                else:
-                    with tempfile.TemporaryDirectory(dir=self.into, prefix=".pagefind-part-") as part:
-                        _link_pages(self.site_dir, Path(part), pages)
-                        self._index(Path(part), self.into / name)
-            if not self.failure:
-                (self.into / BUNDLE / PARTS_FILE).write_text(json.dumps([n + "/" for n in names[1:]]), "utf-8")
+            self.process = subprocess.Popen(command, stdout=self.messages, stderr=subprocess.STDOUT,
+                                            preexec_fn=die_with_parent())
         except OSError as exc:
-            self.failure = self.failure or str(exc)
+            self._finish_part()
+            raise IndexFailure(str(exc)) from None
 
-    def _index(self, site: Path, bundle: Path) -> None:
-        command = [*(PAGEFIND or _pagefind()), "--site", str(site), "--output-path", str(bundle),
-                   "--exclude-selectors", EXCLUDE_SELECTORS, "--silent"]
-        with tempfile.TemporaryFile() as messages:     # a file, not a pipe: a full pipe would stall it
-            try:
-                self.process = subprocess.Popen(command, stdout=messages, stderr=subprocess.STDOUT,
-                                                preexec_fn=die_with_parent())
-                code = self.process.wait(timeout=600)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                self.failure = str(exc)
-                return
-            if code != 0 and not self.cancelled:
-                messages.seek(0)
-                lines = messages.read().decode("utf-8", "replace").strip().splitlines()
-                self.failure = lines[-1] if lines else f"pagefind exited with code {code}"
-                return
+    def _finish_part(self) -> None:
+        if self.messages is not None:
+            self.messages.close()
+            self.messages = None
+        if self.part_folder is not None:
+            self.part_folder.cleanup()
+            self.part_folder = None
+
+    def poll(self) -> bool:
+        """Move on without waiting; True once every part is indexed (``serve`` polls)."""
+        try:
+            while self.process is not None and self.process.poll() is not None:
+                self._part_done(self.process.returncode)
+        except OSError as exc:
+            self._finish_part()
+            raise IndexFailure(str(exc)) from None
+        return self.process is None
+
+    def wait(self) -> list[str]:
+        """The bundle folders written (names inside ``into``)."""
+        try:
+            while self.process is not None:
+                try:
+                    code = self.process.wait(timeout=600)
+                except subprocess.TimeoutExpired:
+                    self.cancel()
+                    raise IndexFailure("Pagefind took more than 10 minutes") from None
+                self._part_done(code)
+        except OSError as exc:
+            self._finish_part()
+            raise IndexFailure(str(exc)) from None
+        return list(self.names)
+
+    def _part_done(self, code: int) -> None:
+        """One Pagefind run ended: check it, then start the next part or finish."""
+        if code != 0:
+            self.messages.seek(0)
+            lines = self.messages.read().decode("utf-8", "replace").strip().splitlines()
+            self.process = None
+            self._finish_part()
+            raise IndexFailure(lines[-1] if lines else f"pagefind exited with code {code}")
+        self._tidy(self.into / self.names[self.next - 1])
+        self._finish_part()
+        if self.next < len(self.parts):
+            self._start_next()
+            return
+        self.process = None
+        (self.into / BUNDLE / PARTS_FILE).write_text(json.dumps([n + "/" for n in self.names[1:]]), "utf-8")
+
+    @staticmethod
+    def _tidy(bundle: Path) -> None:
         for name in UNUSED_FILES:
             (bundle / name).unlink(missing_ok=True)
         shutil.rmtree(bundle / "playground", ignore_errors=True)
 
-    def wait(self) -> list[str]:
-        """The bundle folders written (names inside ``into``)."""
-        self.thread.join()
-        if self.failure is not None:
-            raise IndexFailure(self.failure)
-        parts = json.loads((self.into / BUNDLE / PARTS_FILE).read_text("utf-8"))
-        return [BUNDLE] + [part.rstrip("/") for part in parts]
-
     def cancel(self) -> None:
-        self.cancelled = True
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
-        self.thread.join()
+            self.process.wait()
+        self.process = None
+        self._finish_part()
 
 
 @functools.cache

@@ -23,9 +23,10 @@ from livereload import Server
 from livereload.handlers import LiveReloadHandler
 from tornado import ioloop
 
-from .pipeline import BuildResult, Project, Session, build, refresh_search
+from .pipeline import BuildResult, Project, SearchRefresh, Session, build
 
 POLL_MS = 150     # how often the watcher looks for changes
+INDEX_POLL_S = 0.05   # how often a running search index is checked
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -39,7 +40,7 @@ class DevSite:
         self.failure: str | None = None
         self.lock = threading.Lock()
         self.session = Session(long_running=True)      # parsed pages, kept between rebuilds
-        self.indexing: threading.Thread | None = None     # the search index being brought up to date
+        self.indexing: SearchRefresh | None = None     # the search index being brought up to date
 
     def rebuild(self, *_changed) -> BuildResult:
         """Build (only what changed), publish the pages at once, and bring the search
@@ -56,11 +57,23 @@ class DevSite:
         return result
 
     def index_later(self) -> None:
-        def index() -> None:
-            if refresh_search(self.project):
-                self.log("search index updated")
-        self.indexing = threading.Thread(target=index, name="mend-search-index", daemon=True)
-        self.indexing.start()
+        """Start Pagefind on the published site and poll it from the event loop: a thread
+        would be alive when the next rebuild forks its workers."""
+        if self.indexing is not None:
+            self.indexing.cancel()
+        self.indexing = SearchRefresh(self.project)
+        if ioloop.IOLoop.current(instance=False) is not None:
+            ioloop.IOLoop.current().call_later(INDEX_POLL_S, self._poll_index, self.indexing)
+
+    def _poll_index(self, refresh: SearchRefresh) -> None:
+        if refresh is not self.indexing:        # superseded by a newer rebuild's
+            return
+        if not refresh.poll():
+            ioloop.IOLoop.current().call_later(INDEX_POLL_S, self._poll_index, refresh)
+            return
+        self.indexing = None
+        if refresh.finish():
+            self.log("search index updated")
 
     def __call__(self, environ, start_response):
         path = self.resolve(environ.get("PATH_INFO", "/"))

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from mend.bibliography import format_references, load_bibliography  # noqa: E402
 from mend.diagnostics import Report  # noqa: E402
+from mend.store import Store  # noqa: E402
 from mend.pipeline import Project, build  # noqa: E402
 
 SITE = """\
@@ -115,7 +116,7 @@ def main() -> int:
         for _ in range(3):
             shutil.rmtree(Path(tmp) / "cache", ignore_errors=True)
             started = time.perf_counter()
-            format_references(load_bibliography(cited.content, cited.root, Path(tmp) / "cache", Report()), Report())
+            format_references(load_bibliography(cited.content, cited.root, Store.open(Path(tmp)), Report()), Report())
             formatting.append(time.perf_counter() - started)
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f"{args.pages} articles, {len(keys)} sources, 12 citations a page, median of {args.rounds} rounds")

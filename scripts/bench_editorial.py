@@ -28,6 +28,7 @@ from mend import editorial  # noqa: E402
 from mend.config import load_config  # noqa: E402
 from mend.content import load_pages  # noqa: E402
 from mend.diagnostics import Report  # noqa: E402
+from mend.files import FileReader  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     content, report = args.project / "content", Report()
     config = load_config(content, report, args.project)
-    pages = load_pages(content, args.project, report)
+    pages = load_pages(content, args.project, report, FileReader())
     rules = editorial.load_rules(content, args.project, report)
     if config is None or rules is None:
         print(report.format() or "no content/editorial/rules.yaml", file=sys.stderr)

@@ -48,7 +48,7 @@ def _browser_missing() -> str | None:
 MISSING = _browser_missing()
 if MISSING and os.environ.get("CI"):
     raise RuntimeError(f"browser tests cannot run under CI: {MISSING}")
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(MISSING is not None, reason=MISSING or "")]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import page, tree_bytes
-from mend import cache
+from mend import incremental
 from mend.pipeline import Project, build
 from test_citations import SOURCES
 
@@ -98,9 +98,10 @@ def test_a_page_title_change_rewrites_the_page_and_every_listing_of_it(site, tmp
     edit(site.content / "guide/b.md", "title: Beta", "title: Bravo")
     result, changed = rebuild(site)
     assert changed == {"guide/b/index.html", "guide/index.html", "index.html", "feed.xml"}
-    # Listings of front matter are rendered again (sitemap and robots.txt come out the same);
-    # other pages are not: their navigation shows sections, not page titles.
-    assert set(result.rendered_pages) == changed | {"sitemap.xml", "robots.txt"}
+    # Outputs whose context holds the title are rendered again: the sitemap (it comes out the
+    # same) and every section list (each gets the whole navigation); other pages are not:
+    # their navigation holds sections, not page titles.
+    assert set(result.rendered_pages) == changed | {"sitemap.xml", "questions/index.html", "worksheets/index.html"}
     for name in changed:
         text = (site.out / name).read_text("utf-8")
         assert "Bravo" in text and "Beta" not in text, name
@@ -141,8 +142,9 @@ def test_a_bibliography_change_rewrites_the_sources_page(site, tmp_path):
     edit(site.content / "sources.yaml", "Couples who had broken up", "Partners who had broken up")
     result, changed = rebuild(site)
     assert changed == {"sources/index.html"}
-    # Only the page citing that entry is rendered again; b cites nothing.
-    assert sorted(result.rendered_pages) == ["guide/a/index.html", "sources/index.html"]
+    # The finding is shown only on the Sources page; the page citing the entry shows its
+    # reference, which did not change, so its context and key are the same.
+    assert sorted(result.rendered_pages) == ["sources/index.html"]
     assert "Partners who had broken up" in (site.out / "sources/index.html").read_text("utf-8")
     assert_same_as_clean_build(site, tmp_path)
 
@@ -196,8 +198,8 @@ def test_a_failed_build_does_not_update_the_cache(site, run):
 
 def test_an_engine_change_rebuilds(site, tmp_path, monkeypatch):
     engine = tmp_path / "engine"
-    shutil.copytree(cache.ENGINE_DIR, engine, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(cache, "ENGINE_DIR", engine)
+    shutil.copytree(incremental.ENGINE_DIR, engine, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(incremental, "ENGINE_DIR", engine)
     build(site, today=TODAY)
     assert build(site, today=TODAY).unchanged
     with open(engine / "markup.py", "a", encoding="utf-8") as source:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from mend import bibliography
+from mend.store import Store
 from mend.citations import scan
 
 from conftest import ROOT, page
@@ -146,8 +147,9 @@ def warm_cache(tmp_path_factory):
     content.mkdir()
     (content / "sources.yaml").write_text(SOURCES, "utf-8")
     report = _NullReport()
-    bibliography.format_references(bibliography.load_bibliography(content, folder, folder / ".mend-cache", report),
-                                   report)
+    store = Store.open(folder)
+    bibliography.format_references(bibliography.load_bibliography(content, folder, store, report), report)
+    store.close()
     return folder / ".mend-cache"
 
 

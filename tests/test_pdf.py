@@ -15,6 +15,8 @@ from pypdf import PdfReader, PdfWriter
 from mend import pdf
 from mend.pipeline import Project, build
 
+pytestmark = pytest.mark.slow    # left out of the fast lane: python -m pytest -m "not slow"
+
 SHEET = page("worksheet", """\
     Fill this in when you have a quiet moment. If you feel unsafe, see [help](/help/).
 

@@ -338,7 +338,7 @@ def test_a_failed_index_is_reported_and_keeps_the_old_site(make_project, run, mo
 def test_a_page_cannot_take_the_search_pages_url(make_project, run):
     outcome = run(make_project({"content/search.md": page("page", "Mine.\n", title="Search")}), "build")
     assert outcome.code == 1
-    assert "content/search.md:1:1: error[duplicate-slug]: /search/ is the generated search page" in outcome.diagnostics
+    assert "content/search.md:1:1: error[url-reserved]: /search/ is where the build writes the search page" in outcome.diagnostics
 
 
 def test_a_big_site_is_indexed_in_parts_that_together_hold_every_page(make_project, run, monkeypatch):

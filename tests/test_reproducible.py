@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, tree_bytes
 
+pytestmark = pytest.mark.slow    # left out of the fast lane: python -m pytest -m "not slow"
+
 
 def repository_files() -> list[str]:
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,

@@ -53,13 +53,14 @@ def served(make_project):
 
 def fetch(url: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        # Generous: the server answers only between rebuilds, which take seconds on a loaded machine.
+        with urllib.request.urlopen(url, timeout=60) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
 
 
-def wait_for(url: str, predicate, timeout: float = 15.0) -> tuple[int, str]:
+def wait_for(url: str, predicate, timeout: float = 60.0) -> tuple[int, str]:
     deadline = time.monotonic() + timeout
     while True:
         status, body = fetch(url)
@@ -198,7 +199,7 @@ def test_an_edit_is_published_at_once_and_the_search_index_follows(make_project,
     result = dev.rebuild()
     assert result.written and result.search_pending and result.rendered_pages == ["guide/topic/index.html"]
     assert "Second version." in (project.out / "guide/topic/index.html").read_text("utf-8")
-    dev.indexing.join(60)
+    dev.indexing.finish()
     clean = Project(project.root, tmp_path / "clean")
     assert build(clean).written
     assert tree_bytes(project.out) == tree_bytes(clean.out)         # the index now has the edit
@@ -217,7 +218,7 @@ def test_a_build_while_the_index_is_pending_indexes_the_site_itself(make_project
     clean = Project(project.root, tmp_path / "clean")
     assert build(clean).written
     assert tree_bytes(project.out) == tree_bytes(clean.out)
-    dev.indexing.join(60)                          # the background index is dropped or identical
+    dev.indexing.finish()                          # the background index is dropped or identical
     assert tree_bytes(project.out) == tree_bytes(clean.out)
 
 
@@ -238,7 +239,7 @@ def test_serve_rebuilds_in_place_and_ends_equal_to_a_clean_build(make_project, t
     assert result.written, result.report.format()
     assert not (project.out / "guide/two").exists()          # its folder went with it
     assert "Uno" in (project.out / "guide/index.html").read_text("utf-8")
-    dev.indexing.join(60)
+    dev.indexing.finish()
     clean = Project(project.root, tmp_path / "clean")
     assert build(clean).written
     assert tree_bytes(project.out) == tree_bytes(clean.out)

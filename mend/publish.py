@@ -1,12 +1,16 @@
 """Writing the site: build beside ``site/``, then swap it in at once.
 
-A build writes every file into a fresh folder next to the output folder (files
-it did not need to render again are hard-linked from the published one) and
-only when that is complete exchanges it with the published one (one
+A build writes every file into a fresh staging folder next to the output folder
+(files it did not need to render again are hard-linked from the published one)
+and only when that is complete exchanges it with the published one (one
 ``renameat2(RENAME_EXCHANGE)`` call on Linux, two renames elsewhere).  A failed
 or killed build therefore never touches the site that was there.  A lock file
 makes concurrent builds of the same output wait their turn, and leftovers of
 killed builds are removed by the next one.
+
+``serve`` publishes in place instead: only the files whose bytes changed are moved
+into the published folder and outputs that went away are deleted, so a rebuild after
+one edit costs what the edit changed.
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ import fcntl
 import functools
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from .files import digest_bytes, names_under
+from .incremental import Published, file_stamp
 
 _RENAME_EXCHANGE = 2
 
@@ -74,9 +82,76 @@ def write_file(root: Path, name: str, data: bytes) -> None:
         raise WriteFailed(exc.strerror or str(exc)) from exc
 
 
+@dataclass
+class Staging:
+    """Where one build puts its files: a fresh folder, with unchanged files kept from the
+    published site.  Workers write through it too (it holds paths only)."""
+
+    folder: Path
+    published: Published | None
+    in_place: bool = False                 # serve: the published folder is updated file by file
+    outputs: set[str] = field(default_factory=set)
+    digests: dict[str, str] = field(default_factory=dict)   # output -> hash of its bytes (this process's)
+
+    def write(self, name: str, data: bytes) -> bool:
+        """Write one output, or keep the published file when it holds the same bytes (so an
+        unchanged file keeps its stamp and ``serve`` moves nothing).  True when it changed."""
+        self.digests[name] = digest_bytes(data)
+        if self.published is not None and self.published.digest(name) == self.digests[name] \
+                and self.published.intact(name):
+            self.keep(name)
+            return False
+        write_file(self.folder, name, data)
+        return True
+
+    def keep(self, name: str) -> None:
+        """Keep a published file in the new site: leave it where it is when updating in place,
+        else hard-link it into the staging folder (a copy where links are not allowed)."""
+        if not self.in_place:
+            link_into(self.published.out, self.folder, name)
+
+
+def link_into(out: Path, folder: Path, name: str) -> None:
+    source, target = f"{out}/{name}", f"{folder}/{safe_relative(name)}"
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    try:
+        os.link(source, target)
+    except FileNotFoundError as exc:        # removed from the published site meanwhile
+        raise WriteFailed(f"{name} went missing from the published site; build again") from exc
+    except OSError:                         # a file system without hard links
+        shutil.copy2(source, target)
+
+
 def swap_into_place(staged: Path, out_dir: Path) -> None:
     """Make ``staged`` the output folder; the previous one is deleted afterwards."""
     exchange_or_replace(staged, out_dir)
+
+
+def publish_in_place(staging: Staging, out: Path, keep: set[str]) -> dict[str, list[int]]:
+    """Move the files this build wrote over the published ones and delete published files
+    that are neither outputs of this build nor in ``keep`` (the search index).  The preview
+    may show old and new files side by side for milliseconds; a failed build changes
+    nothing.  Returns the published folder's new tree."""
+    tree = dict(staging.published.tree)
+    for name in names_under(staging.folder):
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging.folder / name, target)
+        tree[name] = file_stamp(str(target))
+    for name in set(tree) - staging.outputs - keep:
+        (out / name).unlink(missing_ok=True)
+        _remove_empty_folders((out / name).parent, out)
+        del tree[name]
+    return tree
+
+
+def _remove_empty_folders(folder: Path, top: Path) -> None:
+    while folder != top and folder.is_relative_to(top):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
 
 
 @functools.cache

@@ -1,0 +1,267 @@
+"""Every output of a site, rendered into the staging folder or kept from the published one.
+
+For each content page: its body (``mend.pages``, reused from the store when its
+inputs are unchanged), then its context (``mend.contexts``), then its render key
+(template closure + context digest).  A page whose key and published file are
+unchanged is kept; any other is rendered.  Pages are rendered on every core:
+forked workers write HTML straight into the staging folder and send back what the
+rest of the build needs (links, anchors, bodies to store, diagnostics).  Then the
+listings (section lists, Sources, sitemap, feed, search and 404 pages) go through
+the same key-or-render step in this process, followed by the PDFs and static files.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from . import checks, citations, contexts, editorial, parallel, pdf, search, structured_data
+from .bibliography import format_references
+from .contexts import Context, PageView
+from .diagnostics import Diagnostic, Report
+from .incremental import render_key
+from .markup import Link, MarkdownRenderer
+from .pages import Body, body_key, make_body, stored_body
+from .publish import Staging, WriteFailed
+from .render import TemplateFailure, render_template
+from .site import Site
+from .store import Store
+
+SOURCES_PER_PAGE = 30
+
+
+@dataclass
+class Output:
+    """What rendering (or keeping) one output leaves for the rest of the build: small, as it
+    is kept for every page.  Its file is already in the staging folder."""
+
+    name: str | None              # output path; None when its template failed
+    key: str
+    ids: str                      # anchors in its HTML (checks.packed_ids)
+    diagnostics: list[Diagnostic]
+    links: list[Link] = field(default_factory=list)
+    cited: list[str] = field(default_factory=list)
+    digest: str = ""              # hash of its bytes
+    rendered: bool = True         # False when kept from the published site
+    changed: bool = True          # differs from the published file
+    new_body: dict | None = None  # a body made in this build, for the store
+    tracebacks: list[str] = field(default_factory=list)     # of internal errors, for --debug
+
+
+@dataclass
+class RenderedSite:
+    """What ``render_site`` put into the staging folder."""
+
+    keys: dict[str, str] = field(default_factory=dict)          # output path -> render key
+    digests: dict[str, str] = field(default_factory=dict)       # output path -> hash of its bytes
+    rendered: list[str] = field(default_factory=list)           # outputs rendered, not kept
+    html_changed: bool = False                                  # some HTML differs from the published site's
+
+
+def render_site(site: Site, staging: Staging, store: Store, report: Report) -> RenderedSite:
+    if any(page.mentions for page in site.pages):     # formatted once here, not in every worker
+        format_references(site.bibliography, report)
+    known = _known_bodies(site, store)
+    records = _records(store, staging)
+    renderer = functools.partial(_page_output, site, staging, known, MarkdownRenderer(), records)
+    in_workers = [page for page in site.pages if page.kind != "worksheet"]
+    outputs = dict(zip((p.url for p in in_workers), parallel.map_forked(renderer, in_workers)))
+    sheets = []
+    for page in site.pages:
+        if page.kind == "worksheet":          # parsed here: the PDFs need the fields
+            outputs[page.url] = renderer(page, sheets)
+    done = RenderedSite()
+    _collect(site, outputs, store, done, report)
+    ids = checks.Anchors((url, o.ids) for url, o in outputs.items() if o.name is not None)
+    listings = Listings(site, staging, store, records, report, done, ids)
+    listings.render_all(outputs)
+    _files(site, staging, store, sheets, done, report)
+    _check_links(site, outputs, staging, ids, done, report)
+    return done
+
+
+# --- content pages -----------------------------------------------------------------------------
+
+def _known_bodies(site: Site, store: Store) -> dict[str, Body]:
+    """Bodies kept from earlier builds whose inputs are unchanged (worksheets are always made)."""
+    known = {}
+    for page in site.pages:
+        if page.kind != "worksheet":
+            body = stored_body(store.get("body", body_key(page, site.engine, site.bibliography)),
+                               site.source_urls)
+            if body is not None:
+                known[page.url] = body
+    return known
+
+
+def _records(store: Store, staging: Staging) -> dict[str, dict]:
+    """What the last render of each published output reported (anchors, diagnostics), by
+    render key: an output kept from the published site still takes part in the checks."""
+    if staging.published is None:
+        return {}
+    records = {}
+    for key in set(staging.published.keys.values()):
+        record = store.get("output", key)
+        if isinstance(record, dict):
+            records[key] = record
+    return records
+
+
+def _page_output(site: Site, staging: Staging, known: dict, renderer: MarkdownRenderer, records: dict,
+                 page, sheets: list | None = None) -> Output:
+    """Render one page into the staging folder, or keep its published file.  Whatever goes
+    wrong is reported at the page (a write failure stops the build: the disk is the problem)."""
+    own = Report()
+    try:
+        return _render_page(site, staging, known, renderer, records, page, sheets)
+    except WriteFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a diagnostic at the page, never a traceback
+        own.internal(page.shown, exc)
+        return Output(None, "", "", own.items, tracebacks=own.tracebacks)
+
+
+def _render_page(site: Site, staging: Staging, known: dict, renderer: MarkdownRenderer, records: dict,
+                 page, sheets: list | None) -> Output:
+    body = known.get(page.url)
+    made = body is None
+    if made:
+        body = make_body(page, site.bibliography, site.source_urls, renderer)
+    if sheets is not None and body.sheet is not None:
+        sheets.append(pdf.SheetForPdf(page, body.sheet, body.references))
+    output = _keep_or_render(site, staging, contexts.page_context(site.view, page, body), records)
+    output.diagnostics = body.diagnostics + output.diagnostics
+    output.links, output.cited = body.links, body.cited
+    output.new_body = body.to_json() if made and page.kind != "worksheet" else None
+    return output
+
+
+def _keep_or_render(site: Site, staging: Staging, context: Context, records: dict) -> Output:
+    key = render_key(site.engine, site.closures.get(context.template, ""), context.digest())
+    record = records.get(key)
+    published = staging.published
+    if record is not None and published is not None and published.has(context.output, key):
+        staging.keep(context.output)
+        return Output(context.output, key, record["ids"], [Diagnostic(*d) for d in record["diagnostics"]],
+                      digest=published.digest(context.output) or "", rendered=False, changed=False)
+    own = Report()
+    try:
+        text = render_template(site.env, context.template, context.values, own, site.project.templates,
+                               site.project.root)
+    except TemplateFailure:
+        return Output(None, key, "", own.items)
+    if context.output.endswith(".html"):
+        editorial.check_help_block(context.values["page_source"], text, own)
+    changed = staging.write(context.output, text.encode("utf-8"))
+    ids = checks.packed_ids(text) if context.output.endswith(".html") else ""
+    return Output(context.output, key, ids, own.items, digest=staging.digests[context.output], changed=changed)
+
+
+def _collect(site: Site, outputs: dict[str, Output], store: Store, done: RenderedSite, report: Report) -> None:
+    bodies, records = [], []
+    for page in site.pages:
+        output = outputs[page.url]
+        report.extend(output.diagnostics)
+        report.tracebacks.extend(output.tracebacks)
+        if output.new_body is not None:
+            bodies.append((body_key(page, site.engine, site.bibliography), output.new_body))
+        _account(output, done, records)
+    store.put_many("body", bodies)
+    store.put_many("output", records)
+
+
+def _account(output: Output, done: RenderedSite, records: list) -> None:
+    """Record an output in what the build rendered and what it may keep next time."""
+    if output.name is None:
+        return
+    done.keys[output.name] = output.key
+    done.digests[output.name] = output.digest
+    done.html_changed |= output.changed and output.name.endswith(".html")
+    if output.rendered:
+        done.rendered.append(output.name)
+        records.append((output.key, {"ids": output.ids, "diagnostics": [list(vars(d).values())
+                                                                        for d in output.diagnostics]}))
+
+
+# --- listings ------------------------------------------------------------------------------------
+
+@dataclass
+class Listings:
+    """The outputs that read many pages, each keyed by its own context like any page."""
+
+    site: Site
+    staging: Staging
+    store: Store
+    records: dict                       # render key -> what its last render reported
+    report: Report
+    done: RenderedSite
+    ids: checks.Anchors
+
+    def render_all(self, outputs: dict[str, Output]) -> None:
+        view = self.site.view
+        for section in view.nav:
+            self.render(contexts.section_context(view, section))
+        self.render(contexts.plain_context(view, "404.html", "/404.html", absolute=True))
+        self.render(contexts.plain_context(view, "search.html", search.PAGE_URL))
+        pages = [PageView.of(p) for p in self.site.pages]
+        self.render(contexts.plain_context(view, "sitemap.xml", "/sitemap.xml", pages=pages))
+        self.render(contexts.plain_context(view, "robots.txt", "/robots.txt"))
+        self.render(contexts.plain_context(view, "feed.xml", "/feed.xml",
+                                           feed_pages=structured_data.feed_entries(pages)))
+        self.sources_pages(outputs)
+
+    def render(self, context: Context) -> None:
+        output = None
+        with self.report.guard(context.values["page_source"]):
+            output = _keep_or_render(self.site, self.staging, context, self.records)
+        if output is None:
+            return
+        self.report.extend(output.diagnostics)
+        stored: list = []
+        _account(output, self.done, stored)
+        self.store.put_many("output", stored)
+        if output.name is not None and output.name.endswith(".html"):
+            self.ids[context.values["page_url"]] = output.ids
+
+    def sources_pages(self, outputs: dict[str, Output]) -> None:
+        """/sources/: every source, its finding, and the pages citing it, in parts small
+        enough for the one-round-trip budget."""
+        site = self.site
+        citing: dict[str, list] = {}
+        for page in site.pages:
+            for key in outputs[page.url].cited:
+                citing.setdefault(key, []).append(page)
+        citations.check_sources(site.bibliography, citing, self.report)
+        listing = citations.sources_listing(site.bibliography, citing)
+        chunks = [listing[i:i + SOURCES_PER_PAGE] for i in range(0, len(listing), SOURCES_PER_PAGE)] or [[]]
+        parts = [{"url": citations.SOURCES_URL + (f"{n + 1}/" if n else ""),
+                  "label": f"{chunk[0]['key'][0].upper()}–{chunk[-1]['key'][0].upper()}" if chunk else ""}
+                 for n, chunk in enumerate(chunks)]
+        for part, chunk in zip(parts, chunks):
+            self.render(contexts.plain_context(site.view, "sources.html", part["url"], sources=chunk,
+                                               parts=parts, part=part))
+
+
+# --- PDFs, static files and the link check --------------------------------------------------------
+
+def _files(site: Site, staging: Staging, store: Store, sheets: list, done: RenderedSite, report: Report) -> None:
+    files = pdf.worksheet_pdfs(site, sheets, store, report)
+    files.update((asset.url.lstrip("/"), asset.data) for asset in site.assets.values())
+    for name in sorted(files):
+        staging.write(name, files[name])
+        done.keys.setdefault(name, "")
+        done.digests[name] = staging.digests[name]
+    staging.outputs.update(done.keys)
+
+
+def _check_links(site: Site, outputs: dict[str, Output], staging: Staging, ids: checks.Anchors,
+                 done: RenderedSite, report: Report) -> None:
+    """Every internal link and anchor, once all outputs exist; and whether the set of HTML
+    pages changed (a page removed changes no file, but the search index must drop it)."""
+    if staging.published is not None:
+        was_html = {n for n in staging.published.tree if n.endswith(".html") and not search.is_bundle_file(n)}
+        done.html_changed |= was_html != {n for n in staging.outputs if n.endswith(".html")}
+    checks.check_links([(p, outputs[p.url].links) for p in site.pages], ids, staging.outputs, report)
+
+
+__all__ = ["render_site", "RenderedSite", "WriteFailed"]
