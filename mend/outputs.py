@@ -38,12 +38,13 @@ class Output:
     name: str | None              # output path; None when its template failed
     key: str
     ids: str                      # anchors in its HTML (checks.packed_ids)
-    diagnostics: list[Diagnostic]
+    diagnostics: list[Diagnostic]   # found while rendering it (the body's are kept with the body)
     links: list[Link] = field(default_factory=list)
     cited: list[str] = field(default_factory=list)
     digest: str = ""              # hash of its bytes
     rendered: bool = True         # False when kept from the published site
     changed: bool = True          # differs from the published file
+    body_diagnostics: list[Diagnostic] = field(default_factory=list)
     new_body: dict | None = None  # a body made in this build, for the store
     tracebacks: list[str] = field(default_factory=list)     # of internal errors, for --debug
 
@@ -61,7 +62,8 @@ class RenderedSite:
 def render_site(site: Site, staging: Staging, store: Store, report: Report) -> RenderedSite:
     if any(page.mentions for page in site.pages):     # formatted once here, not in every worker
         format_references(site.bibliography, report)
-    known = _known_bodies(site, store)
+    body_keys = {page.url: body_key(page, site.engine, site.bibliography) for page in site.pages}
+    known = _known_bodies(site, store, body_keys)
     records = _records(store, staging)
     renderer = functools.partial(_page_output, site, staging, known, MarkdownRenderer(), records)
     in_workers = [page for page in site.pages if page.kind != "worksheet"]
@@ -71,7 +73,7 @@ def render_site(site: Site, staging: Staging, store: Store, report: Report) -> R
         if page.kind == "worksheet":          # parsed here: the PDFs need the fields
             outputs[page.url] = renderer(page, sheets)
     done = RenderedSite()
-    _collect(site, outputs, store, done, report)
+    _collect(site, outputs, body_keys, store, done, report)
     ids = checks.Anchors((url, o.ids) for url, o in outputs.items() if o.name is not None)
     listings = Listings(site, staging, store, records, report, done, ids)
     listings.render_all(outputs)
@@ -82,13 +84,12 @@ def render_site(site: Site, staging: Staging, store: Store, report: Report) -> R
 
 # --- content pages -----------------------------------------------------------------------------
 
-def _known_bodies(site: Site, store: Store) -> dict[str, Body]:
+def _known_bodies(site: Site, store: Store, body_keys: dict[str, str]) -> dict[str, Body]:
     """Bodies kept from earlier builds whose inputs are unchanged (worksheets are always made)."""
     known = {}
     for page in site.pages:
         if page.kind != "worksheet":
-            body = stored_body(store.get("body", body_key(page, site.engine, site.bibliography)),
-                               site.source_urls)
+            body = stored_body(store.get("body", body_keys[page.url]), site.source_urls)
             if body is not None:
                 known[page.url] = body
     return known
@@ -130,8 +131,7 @@ def _render_page(site: Site, staging: Staging, known: dict, renderer: MarkdownRe
     if sheets is not None and body.sheet is not None:
         sheets.append(pdf.SheetForPdf(page, body.sheet, body.references))
     output = _keep_or_render(site, staging, contexts.page_context(site.view, page, body), records)
-    output.diagnostics = body.diagnostics + output.diagnostics
-    output.links, output.cited = body.links, body.cited
+    output.body_diagnostics, output.links, output.cited = body.diagnostics, body.links, body.cited
     output.new_body = body.to_json() if made and page.kind != "worksheet" else None
     return output
 
@@ -157,14 +157,16 @@ def _keep_or_render(site: Site, staging: Staging, context: Context, records: dic
     return Output(context.output, key, ids, own.items, digest=staging.digests[context.output], changed=changed)
 
 
-def _collect(site: Site, outputs: dict[str, Output], store: Store, done: RenderedSite, report: Report) -> None:
+def _collect(site: Site, outputs: dict[str, Output], body_keys: dict[str, str], store: Store, done: RenderedSite,
+             report: Report) -> None:
+    """Report what each page found, and store the bodies and records made in this build."""
     bodies, records = [], []
     for page in site.pages:
         output = outputs[page.url]
-        report.extend(output.diagnostics)
+        report.extend(output.body_diagnostics + output.diagnostics)
         report.tracebacks.extend(output.tracebacks)
         if output.new_body is not None:
-            bodies.append((body_key(page, site.engine, site.bibliography), output.new_body))
+            bodies.append((body_keys[page.url], output.new_body))
         _account(output, done, records)
     store.put_many("body", bodies)
     store.put_many("output", records)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from conftest import page, run_build_py, tree_bytes
 
 from mend.pipeline import Project, build
@@ -153,6 +154,7 @@ def test_usage_errors_exit_2(make_project, run, tmp_path):
     assert run(Project(tmp_path / "nowhere"), "build").code == 2
 
 
+@pytest.mark.slow    # a child process building the site
 def test_build_py_runs_as_a_script(make_project):
     project = good_site(make_project)
     result = run_build_py(project.root)

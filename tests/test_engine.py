@@ -139,6 +139,7 @@ def test_contexts_hold_only_data():
             Context("page.html", "x/index.html", {"value": bad}).digest()
 
 
+@pytest.mark.slow    # renders worksheet PDFs
 def test_every_page_context_of_a_site_serialises(make_project):
     """Building the fixture site digests every context; a non-data value would fail the build."""
     project = make_project({"content/guide/a.md": page("article", "Cite nothing.\n"),

@@ -146,6 +146,7 @@ def listening_addresses(port: int) -> set[str]:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's socket table")
+@pytest.mark.slow    # a real serve process
 def test_serve_binds_only_the_loopback_address_by_default(make_project):
     project = make_project()
     port = _free_port()
@@ -159,6 +160,7 @@ def test_serve_binds_only_the_loopback_address_by_default(make_project):
         process.wait()
 
 
+@pytest.mark.slow    # a real serve process
 def test_serve_warns_when_told_to_bind_a_network_address(make_project):
     project = make_project()
     port = _free_port()
@@ -171,6 +173,7 @@ def test_serve_warns_when_told_to_bind_a_network_address(make_project):
         process.wait()
 
 
+@pytest.mark.slow    # a real serve process
 def test_serve_refuses_a_port_in_use_with_a_clear_message(make_project):
     project = make_project()
     with socket.socket() as taken:

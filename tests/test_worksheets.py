@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from conftest import page
 
+pytestmark = pytest.mark.slow    # every build here renders worksheet PDFs
+
 SHEET = page("worksheet", """\
     Use this sheet at your own pace. See [plans](#plans).
 
