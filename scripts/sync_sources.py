@@ -5,7 +5,8 @@
     python scripts/sync_sources.py --all    # every entry marked confirmed or likely
 
 Entries are copied whole (verified, evidence, finding and note included) from
-../shared/sources/library.yaml and library-extra.yaml, sorted by key so the file
+every *.yaml file in ../shared/sources/ (library.yaml, library-extra.yaml and the
+dated files added since, such as research-2026-12.yaml), sorted by key so the file
 changes only when the set of cited sources does.  A cited key the library lacks
 or marks doubtful is printed and left out; the build will then report it.
 """
@@ -23,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 
 from mend.citations import cited_keys  # noqa: E402
 
-LIBRARY_FILES = ("library.yaml", "library-extra.yaml")
 ELIGIBLE = ("confirmed", "likely")
 HEADER = """\
 # Bibliography of the Mend guide, in CSL-YAML (what Zotero, Pandoc and Better BibTeX export).
@@ -37,8 +37,9 @@ HEADER = """\
 
 def load_library(folder: Path) -> dict[str, dict]:
     entries = {}
-    for name in LIBRARY_FILES:
-        for entry in yaml.safe_load((folder / name).read_text("utf-8")) or []:
+    # Every file, not a fixed list: the library grows by dated files (research-2026-12.yaml).
+    for path in sorted(folder.glob("*.yaml")):
+        for entry in yaml.safe_load(path.read_text("utf-8")) or []:
             entries[entry["id"]] = entry
     return entries
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--all", action="store_true", help="every confirmed or likely entry, cited or not")
     parser.add_argument("--library", type=Path, default=ROOT.parent / "shared" / "sources",
-                        help="folder holding library.yaml and library-extra.yaml")
+                        help="folder holding the library's *.yaml files")
     parser.add_argument("--root", type=Path, default=ROOT, help="project folder")
     args = parser.parse_args(argv)
     library = load_library(args.library)
