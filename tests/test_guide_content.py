@@ -17,6 +17,8 @@ import yaml
 from conftest import ROOT
 from mend.pipeline import Project, build
 
+pytestmark = pytest.mark.slow    # builds the real guide, PDFs included
+
 # The pages where the issue found no route to help in the text, and couples counselling (no crisis line).
 NEEDS_HELP_IN_TEXT = ("guide/getting-back-in-touch", "guide/space-after-a-breakup", "what-we-left-out",
                       "questions/moving-on", "worksheets/space-plan", "worksheets/conversation-plan",
