@@ -17,17 +17,22 @@ from .diagnostics import Diagnostic, Report
 from .store import Store
 
 
-def check_editorial(site, report: Report, today: dt.date, store: Store, loaded_rules: dict) -> dict:
+def check_editorial(site, report: Report, today: dt.date, store: Store, loaded_rules: dict,
+                    remembered: dict | None = None) -> dict:
+    """``remembered`` keeps findings by key between builds of one process (``serve``)."""
     salt = _salt(site, today)
+    remembered = remembered if remembered is not None else {}
 
     def check_pages(pages, check) -> list:
         keys = [hashlib.sha256(f"{salt}\0{page.shown}\0{page.digest}".encode()).hexdigest() for page in pages]
-        known = [store.get("editorial", key) for key in keys]
+        known = [remembered.get(key) or store.get("editorial", key) for key in keys]
         missing = [i for i, found in enumerate(known) if found is None]
         made = parallel.map_forked(lambda page: _guarded(check, page), [pages[i] for i in missing])
         for i, found in zip(missing, made):
             known[i] = found
         store.put_many("editorial", [(keys[i], known[i]) for i in missing if known[i]["findings"] is not None])
+        remembered.clear()
+        remembered.update((key, found) for key, found in zip(keys, known) if found["findings"] is not None)
         return [_from_json(found) for found in known]
 
     findings = editorial.check_site(site, report, today, check_pages, loaded_rules)

@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -48,7 +49,25 @@ def canonical(value) -> bytes:
                       separators=(",", ":")).encode("utf-8")
 
 
+class Digested(Sequence):
+    """A large sequence many contexts share (the navigation, every page for the sitemap),
+    hashed once when it is made: ``canonical`` writes its digest in its place, so a context
+    holding it costs nothing more to hash.  Templates iterate it like a list."""
+
+    def __init__(self, items):
+        self.items = tuple(items)
+        self.digest = hashlib.sha256(canonical(self.items)).hexdigest()
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
 def _encode(value):
+    if isinstance(value, Digested):
+        return {"__digest__": value.digest}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         return {"__type__": type(value).__qualname__, **fields}
@@ -68,8 +87,13 @@ class SiteView:
     config: SiteConfig
     assets: dict            # static file name -> its hashed site path
     site_pages: tuple       # URLs ``has_page`` knows: stand-alone pages and section lists
-    outline: tuple          # the sections, without their pages (see module docstring)
-    nav: tuple              # the sections with their pages
+    outline: Digested       # the sections, without their pages (see module docstring)
+    nav: Digested           # the sections with their pages
+    digests: dict           # "outline" and "nav": digest of all of the above a page's context reads
+
+    def digest_for(self, template: str) -> str:
+        """The digest of what a content page rendered with ``template`` reads of the site."""
+        return self.digests["nav" if template == HOME_TEMPLATE else "outline"]
 
 
 def common(site: SiteView, page_url: str, nav, page_source: str, absolute: bool = False) -> dict:
@@ -94,10 +118,14 @@ def navigation(sections, pages) -> tuple:
 
 
 def site_view(config: SiteConfig, assets: dict, pages) -> SiteView:
-    nav = navigation(config.sections, pages)
-    outline = tuple({k: v for k, v in section.items() if k != "pages"} for section in nav)
+    nav = Digested(navigation(config.sections, pages))
+    outline = Digested({k: v for k, v in section.items() if k != "pages"} for section in nav)
     site_pages = tuple(sorted({p.url for p in pages if not p.section} | {s["url"] for s in nav}))
-    return SiteView(config, {name: asset.url for name, asset in sorted(assets.items())}, site_pages, outline, nav)
+    assets = {name: asset.url for name, asset in sorted(assets.items())}
+    shared = [config, assets, site_pages, outline]
+    digests = {"outline": hashlib.sha256(canonical(shared)).hexdigest(),
+               "nav": hashlib.sha256(canonical(shared + [nav])).hexdigest()}
+    return SiteView(config, assets, site_pages, outline, nav, digests)
 
 
 @dataclass(frozen=True)
@@ -129,8 +157,8 @@ def template_for(page) -> str:
 def page_context(site: SiteView, page, body) -> Context:
     """A content page's template variables, from its body (``mend.pages.Body``)."""
     template = template_for(page)
-    # The home page (and any page with its own template) lists the sections' pages.
-    nav = site.nav if template == HOME_TEMPLATE or page.meta.get("template") else site.outline
+    # The home page lists the sections' pages; other pages get the sections alone.
+    nav = site.nav if template == HOME_TEMPLATE else site.outline
     values = common(site, page.url, nav, page.shown)
     faq = None
     if page.kind == "faq":

@@ -52,9 +52,10 @@ def engine_digest(reader: FileReader, store: Store) -> str:
 def library_versions(store: Store) -> str:
     """"name version" lines for every distribution Mend's requirements reach (extras asked
     for included, test extras not).  Walking package metadata costs tens of milliseconds, so
-    the answer is kept in the store, keyed by the import path's folders and their mtimes
-    (installing or removing a package changes its folder's)."""
-    key = hashlib.sha256(repr([(entry, _mtime(entry)) for entry in sys.path]).encode()).hexdigest()
+    the answer is kept in the store, keyed by the package folders on the import path and their
+    mtimes (installing, upgrading or removing a package changes its folder's)."""
+    folders = [entry for entry in sys.path if entry.endswith(("site-packages", "dist-packages"))]
+    key = hashlib.sha256(repr([(entry, _mtime(entry)) for entry in folders]).encode()).hexdigest()
     known = store.get("libraries", key)
     if isinstance(known, str):
         return known

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from . import checks, citations, contexts, editorial, parallel, pdf, search, structured_data
 from .bibliography import format_references
-from .contexts import Context, PageView
+from .contexts import Context, Digested
 from .diagnostics import Diagnostic, Report
 from .incremental import render_key
 from .markup import Link, MarkdownRenderer
-from .pages import Body, body_key, make_body, stored_body
+from .pages import Body, body_key, entry_digests, make_body, stored_body, verified
 from .publish import Staging, WriteFailed
 from .render import TemplateFailure, render_template
 from .site import Site
@@ -50,33 +50,56 @@ class Output:
 
 
 @dataclass
+class Memory:
+    """What a long-running process (``serve``) keeps between builds so that a rebuild after one
+    edit does not rebuild every page's context: bodies by body key, each page's render key by
+    everything its context is made from, and what each output's last render reported.  Every
+    entry is keyed by the digests its value is a function of, so it can be unused, never stale."""
+
+    bodies: dict[str, Body] = field(default_factory=dict)          # body key -> body
+    page_keys: dict[tuple, str] = field(default_factory=dict)      # see _context_of -> render key
+    records: dict[str, dict] = field(default_factory=dict)         # render key -> its last render's report
+
+
+@dataclass
 class RenderedSite:
     """What ``render_site`` put into the staging folder."""
 
     keys: dict[str, str] = field(default_factory=dict)          # output path -> render key
     digests: dict[str, str] = field(default_factory=dict)       # output path -> hash of its bytes
     rendered: list[str] = field(default_factory=list)           # outputs rendered, not kept
+    records: dict[str, dict] = field(default_factory=dict)      # render key -> what its render reported (new ones)
     html_changed: bool = False                                  # some HTML differs from the published site's
 
 
-def render_site(site: Site, staging: Staging, store: Store, report: Report) -> RenderedSite:
+def render_site(site: Site, staging: Staging, store: Store, report: Report, memory: Memory | None = None) -> RenderedSite:
+    memory = memory if memory is not None else Memory()
     if any(page.mentions for page in site.pages):     # formatted once here, not in every worker
         format_references(site.bibliography, report)
-    body_keys = {page.url: body_key(page, site.engine, site.bibliography) for page in site.pages}
-    known = _known_bodies(site, store, body_keys)
-    records = _records(store, staging)
+    entries = entry_digests(site.bibliography)
+    body_keys = {page.url: body_key(page, site.engine, entries) for page in site.pages}
+    known = _known_bodies(site, store, body_keys, memory)
+    records = _records(store, staging, memory)
+    outputs, todo = {}, []
+    for page in site.pages:      # a page whose context is known unchanged needs no worker
+        kept = _kept_as_known(site, staging, page, known, records, memory, body_keys)
+        if kept is not None:
+            outputs[page.url] = kept
+        elif page.kind != "worksheet":
+            todo.append(page)
     renderer = functools.partial(_page_output, site, staging, known, MarkdownRenderer(), records)
-    in_workers = [page for page in site.pages if page.kind != "worksheet"]
-    outputs = dict(zip((p.url for p in in_workers), parallel.map_forked(renderer, in_workers)))
+    outputs.update(zip((p.url for p in todo), parallel.map_forked(renderer, todo)))
     sheets = []
     for page in site.pages:
         if page.kind == "worksheet":          # parsed here: the PDFs need the fields
             outputs[page.url] = renderer(page, sheets)
     done = RenderedSite()
-    _collect(site, outputs, body_keys, store, done, report)
+    _collect(site, outputs, body_keys, known, store, memory, done, report)
     ids = checks.Anchors((url, o.ids) for url, o in outputs.items() if o.name is not None)
     listings = Listings(site, staging, store, records, report, done, ids)
     listings.render_all(outputs)
+    memory.records = {key: done.records.get(key) or records[key] for key in done.keys.values()
+                      if key in done.records or key in records}
     _files(site, staging, store, sheets, done, report)
     _check_links(site, outputs, staging, ids, done, report)
     return done
@@ -84,28 +107,52 @@ def render_site(site: Site, staging: Staging, store: Store, report: Report) -> R
 
 # --- content pages -----------------------------------------------------------------------------
 
-def _known_bodies(site: Site, store: Store, body_keys: dict[str, str]) -> dict[str, Body]:
+def _known_bodies(site: Site, store: Store, body_keys: dict[str, str], memory: Memory) -> dict[str, Body]:
     """Bodies kept from earlier builds whose inputs are unchanged (worksheets are always made)."""
     known = {}
     for page in site.pages:
         if page.kind != "worksheet":
-            body = stored_body(store.get("body", body_keys[page.url]), site.source_urls)
+            body = memory.bodies.get(body_keys[page.url])
+            if body is None or not verified(body, site.source_urls):
+                body = stored_body(store.get("body", body_keys[page.url]), site.source_urls)
             if body is not None:
                 known[page.url] = body
     return known
 
 
-def _records(store: Store, staging: Staging) -> dict[str, dict]:
+def _records(store: Store, staging: Staging, memory: Memory) -> dict[str, dict]:
     """What the last render of each published output reported (anchors, diagnostics), by
     render key: an output kept from the published site still takes part in the checks."""
     if staging.published is None:
         return {}
     records = {}
     for key in set(staging.published.keys.values()):
-        record = store.get("output", key)
+        record = memory.records.get(key) or store.get("output", key)
         if isinstance(record, dict):
             records[key] = record
     return records
+
+
+def _context_of(site: Site, page, body_keys: dict[str, str]) -> tuple:
+    """Everything a page's context is a function of: its body key (file, place, cited entries,
+    engine; the body's looked-up links are verified separately) and what it reads of the site."""
+    template = contexts.template_for(page)
+    return site.engine, site.closures.get(template, ""), body_keys[page.url], site.view.digest_for(template)
+
+
+def _kept_as_known(site: Site, staging: Staging, page, known: dict, records: dict, memory: Memory,
+                   body_keys: dict[str, str]) -> Output | None:
+    """Keep a page without building its context, when its body is known, the render key of a
+    context made from the same inputs is remembered, and the published file has that key."""
+    body, key = known.get(page.url), memory.page_keys.get(_context_of(site, page, body_keys))
+    record = records.get(key)
+    if body is None or record is None or page.kind == "worksheet" or staging.published is None \
+            or not staging.published.has(page.output_path, key):
+        return None
+    staging.keep(page.output_path)
+    return Output(page.output_path, key, record["ids"], [Diagnostic(*d) for d in record["diagnostics"]],
+                  links=body.links, cited=body.cited, digest=staging.published.digest(page.output_path) or "",
+                  rendered=False, changed=False, body_diagnostics=body.diagnostics)
 
 
 def _page_output(site: Site, staging: Staging, known: dict, renderer: MarkdownRenderer, records: dict,
@@ -157,19 +204,28 @@ def _keep_or_render(site: Site, staging: Staging, context: Context, records: dic
     return Output(context.output, key, ids, own.items, digest=staging.digests[context.output], changed=changed)
 
 
-def _collect(site: Site, outputs: dict[str, Output], body_keys: dict[str, str], store: Store, done: RenderedSite,
-             report: Report) -> None:
-    """Report what each page found, and store the bodies and records made in this build."""
-    bodies, records = [], []
+def _collect(site: Site, outputs: dict[str, Output], body_keys: dict[str, str], known: dict, store: Store,
+             memory: Memory, done: RenderedSite, report: Report) -> None:
+    """Report what each page found; store the bodies and records made in this build, and
+    remember every page's body and render key for the next build of this process."""
+    bodies, records, remembered = [], [], {}
     for page in site.pages:
         output = outputs[page.url]
         report.extend(output.body_diagnostics + output.diagnostics)
         report.tracebacks.extend(output.tracebacks)
         if output.new_body is not None:
             bodies.append((body_keys[page.url], output.new_body))
+            remembered[body_keys[page.url]] = Body.from_json(output.new_body)
+        elif page.url in known:
+            remembered[body_keys[page.url]] = known[page.url]
+        if output.name is not None:
+            memory.page_keys[_context_of(site, page, body_keys)] = output.key
         _account(output, done, records)
     store.put_many("body", bodies)
     store.put_many("output", records)
+    memory.bodies = remembered
+    wanted = {_context_of(site, page, body_keys) for page in site.pages}
+    memory.page_keys = {k: v for k, v in memory.page_keys.items() if k in wanted}
 
 
 def _account(output: Output, done: RenderedSite, records: list) -> None:
@@ -181,8 +237,9 @@ def _account(output: Output, done: RenderedSite, records: list) -> None:
     done.html_changed |= output.changed and output.name.endswith(".html")
     if output.rendered:
         done.rendered.append(output.name)
-        records.append((output.key, {"ids": output.ids, "diagnostics": [list(vars(d).values())
-                                                                        for d in output.diagnostics]}))
+        record = {"ids": output.ids, "diagnostics": [list(vars(d).values()) for d in output.diagnostics]}
+        done.records[output.key] = record
+        records.append((output.key, record))
 
 
 # --- listings ------------------------------------------------------------------------------------
@@ -205,11 +262,11 @@ class Listings:
             self.render(contexts.section_context(view, section))
         self.render(contexts.plain_context(view, "404.html", "/404.html", absolute=True))
         self.render(contexts.plain_context(view, "search.html", search.PAGE_URL))
-        pages = [PageView.of(p) for p in self.site.pages]
-        self.render(contexts.plain_context(view, "sitemap.xml", "/sitemap.xml", pages=pages))
+        listed = structured_data.listed_pages(self.site.pages)
+        self.render(contexts.plain_context(view, "sitemap.xml", "/sitemap.xml",
+                                           pages=Digested(sorted(listed, key=lambda p: p["url"]))))
         self.render(contexts.plain_context(view, "robots.txt", "/robots.txt"))
-        self.render(contexts.plain_context(view, "feed.xml", "/feed.xml",
-                                           feed_pages=structured_data.feed_entries(pages)))
+        self.render(contexts.plain_context(view, "feed.xml", "/feed.xml", feed_pages=Digested(listed)))
         self.sources_pages(outputs)
 
     def render(self, context: Context) -> None:

@@ -76,16 +76,21 @@ class RecordingMap(Mapping):
         return len(self.urls)
 
 
-def body_key(page, engine: str, bibliography) -> str:
+def body_key(page, engine: str, entries: dict[str, str]) -> str:
     """What a body is made from besides the links it looks up: the file and where it is,
-    the engine, and each source it may cite (an unknown key: the known keys, for the hint)."""
+    the engine, and each source it may cite (``entries``: ``entry_digests``)."""
     parts = [engine, page.shown, page.name, page.url, page.digest]
-    sources = bibliography.sources
-    for key in page.mentions:
-        source = sources.get(key)
-        parts.append(json.dumps([key, source.data, source.html] if source else [key, sorted(sources)],
-                                sort_keys=True, default=str))
+    parts.extend(f"{key}={entries.get(key) or entries['']}" for key in page.mentions)
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def entry_digests(bibliography) -> dict[str, str]:
+    """A digest of each bibliography entry as a page shows it, once per build; under "" the
+    known keys, which a citation of an unknown key depends on (its hint names the closest)."""
+    digests = {key: hashlib.sha256(json.dumps([source.data, source.html], sort_keys=True, default=str)
+                                   .encode()).hexdigest() for key, source in bibliography.sources.items()}
+    digests[""] = hashlib.sha256(json.dumps(sorted(bibliography.sources)).encode()).hexdigest()
+    return digests
 
 
 def stored_body(data, source_urls: Mapping) -> Body | None:
@@ -96,7 +101,12 @@ def stored_body(data, source_urls: Mapping) -> Body | None:
         body = Body.from_json(data)
     except (KeyError, TypeError):
         return None
-    return body if all(source_urls.get(name) == url for name, url in body.reads.items()) else None
+    return body if verified(body, source_urls) else None
+
+
+def verified(body: Body, source_urls: Mapping) -> bool:
+    """Every link the body looked up still leads where it did."""
+    return all(source_urls.get(name) == url for name, url in body.reads.items())
 
 
 def make_body(page, bibliography, source_urls: Mapping, renderer: MarkdownRenderer) -> Body:

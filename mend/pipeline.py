@@ -75,6 +75,8 @@ class Session:
     loaded: dict = field(default_factory=dict)      # parsed pages by path and content hash
     rules: dict = field(default_factory=dict)       # compiled editorial rules
     store: Store | None = None
+    memory: object = None                           # outputs.Memory: bodies and keys of the last build
+    findings: dict = field(default_factory=dict)    # editorial findings of the last build, by key
 
 
 def build(project: Project, *, strict: bool = False, write: bool = True, today: dt.date | None = None,
@@ -119,14 +121,16 @@ def _steps(project: Project, store: Store, session: Session, result: BuildResult
         result.pages, result.kinds = site.pages, dict(Counter(p.kind for p in site.pages))
         try:
             with result.timing("render"):      # every page and listing, then the link check
-                rendered = outputs.render_site(site, staging, store, report)
+                session.memory = session.memory or outputs.Memory()
+                rendered = outputs.render_site(site, staging, store, report, session.memory)
         except publish.WriteFailed as exc:
             return _report_write_failure(project, report, str(exc))
         result.rendered_pages = rendered.rendered
         plan = _search_plan(rendered, staging.published, defer_search) if write and not report.failed(strict) else ""
         with _indexing(staging, plan) as indexing:     # Pagefind reads the HTML while the checks run
             with result.timing("editorial"):
-                result.editorial = checking.check_editorial(site, report, result.today, store, session.rules)
+                result.editorial = checking.check_editorial(site, report, result.today, store, session.rules,
+                                                            session.findings)
             if write and not report.failed(strict):
                 manifest = Manifest(fingerprint, result.kinds, report.sorted(), keys=rendered.keys,
                                     digests=rendered.digests)
