@@ -10,6 +10,7 @@ are hard-linked from it instead of rendered (``mend.reuse``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -21,7 +22,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from . import cache, checks, citations, editorial, output, parallel, pdf, render, reuse, search, structured_data, worksheets
+from . import cache, checks, citations, editorial, helpdata, output, parallel, pdf, render, reuse, search, structured_data, worksheets
 from .bibliography import Bibliography, format_references, load_bibliography
 from .config import SiteConfig, load_config
 from .content import Page, load_pages, with_body
@@ -71,7 +72,9 @@ def load_site(project, report: Report, engine: str, loaded: dict | None = None,
         return None
     _check_sections(pages, config, report)
     bibliography = load_bibliography(project.content, project.root, project.root / ".mend-cache", report)
-    return Site(project, config, pages, env, load_assets(project.templates), bibliography, engine, memos)
+    site = Site(project, config, pages, env, load_assets(project.templates), bibliography, engine, memos)
+    site.help = helpdata.load(project.content, project.root, bibliography, report)     # hook: issue 16
+    return site
 
 
 def _check_sections(pages: list[Page], config: SiteConfig, report: Report) -> None:
@@ -161,7 +164,8 @@ def _key_inputs(site: Site, outline: list[dict]) -> KeyInputs:
     site_wide = reuse.site_digest(
         site.engine, cache.file_digest(site.project.content / "site.yaml"),     # a loaded site has one
         {name: asset.url for name, asset in sorted(site.assets.items())}, outline,
-        hashlib.sha256("\0".join(f"{name}={url}" for name, url in sorted(site.source_urls.items())).encode()).hexdigest())
+        hashlib.sha256("\0".join(f"{name}={url}" for name, url in sorted(site.source_urls.items())).encode()).hexdigest(),
+        site.help.digest)                                                                # hook: issue 16
     return KeyInputs(site_wide, templates)
 
 
@@ -213,6 +217,7 @@ def _render_page_file(site: Site, nav, outline, staged: Path, published, rendere
     """Render one page into the staging folder (in a worker process, except worksheets,
     whose parsed fields the PDFs need)."""
     page = with_body(page)
+    page = dataclasses.replace(page, body=helpdata.expand_directory(page.body, site.help))   # hook: issue 16
     own = Report()
     source_urls = site.source_urls
     cites = citations.prepare(page, site.bibliography, own)
@@ -389,7 +394,7 @@ def _base_context(site: Site, page_url: str, nav: list[dict], absolute: bool = F
 
     return {"site": site.config, "nav": nav, "url": url, "asset": asset, "page_url": page_url,
             "canonical": site.config.absolute(page_url), "has_page": site.page_urls.__contains__,
-            "listing_json_ld": listing_json_ld}
+            "listing_json_ld": listing_json_ld, "help": site.help}                         # hook: issue 16
 
 
 def _worksheet(site: Site, page: Page, cites, renderer, source_urls, report: Report,

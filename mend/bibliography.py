@@ -32,7 +32,8 @@ CHECKS_VERSION = 1          # bump when the entry checks change, so cached resul
 ELIGIBLE = ("confirmed", "likely")
 VERIFIED_VALUES = ("confirmed", "likely", "corrected", "doubtful")
 # Our own fields: kept in sources.yaml, never sent to the CSL processor.
-EDITORIAL_FIELDS = ("verified", "evidence", "finding", "note")
+EDITORIAL_FIELDS = ("verified", "evidence", "finding", "finding_note", "design", "design_note", "sample", "note",
+                    "checked", "language")
 KEY = r"\w(?:[\w.:-]*\w)?"        # a citation key: letters, digits and _, with inner '.', ':' and '-'
 KEY_RE = re.compile(rf"^{KEY}$")
 DOI_PREFIX_RE = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
@@ -171,6 +172,8 @@ def _entry(node, data, index: int, shown: str, report: Report) -> Source | None:
         report.error(shown, pline, pcol, code, message, hint)
     if problems or not isinstance(key, str):
         return None
+    if "checked" in data:           # a service's last-checked date, kept as text (YAML reads a date)
+        data["checked"] = str(data["checked"])
     return Source(key, data, line)
 
 

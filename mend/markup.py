@@ -120,7 +120,7 @@ class _LinkTreeprocessor(Treeprocessor):
         if scheme:
             if scheme not in SAFE_SCHEMES:
                 ctx.problems.append(Problem("unsafe-url", f"'{scheme}:' links are not allowed", href[:40],
-                                            "link with http:, https:, mailto: or tel: only"))
+                                            "link with http:, https:, mailto:, tel: or sms: only"))
                 return "#"
             ctx.links.append(Link(href, None, "", tag))
             return href
