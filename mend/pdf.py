@@ -34,7 +34,7 @@ from urllib.request import url2pathname
 
 from markupsafe import Markup
 
-from . import __version__
+from . import __version__, numbers
 from .diagnostics import Report
 from .parallel import die_with_parent
 from .render import TemplateFailure, long_date, render_template
@@ -108,6 +108,9 @@ def worksheet_pdfs(site, sheets: list[SheetForPdf], report: Report) -> dict[str,
     jobs = _jobs(site, sheets, report)
     if not jobs:
         return {}
+    allowed = numbers.allowed_numbers(site.bibliography)
+    for job in jobs:       # the PDF's text is this HTML's: check its numbers before rendering
+        numbers.check_text(job.html, job.path, allowed, report, (site.project.root / job.shown, job.shown))
     cache = site.project.root / CACHE_DIR
     results = render_all(jobs, cache, inputs_digest(site.project.templates))
     files = {}
@@ -142,6 +145,7 @@ def _job(site, report, paper, path, title, author, items, shown, line, pages, bo
         "site": site.config, "title": title, "author": author, "paper": PAPERS[paper],
         "domain": urlsplit(site.config.base_url).netloc, "page_source": shown,
         "sheets": [_sheet_context(site, item, booklet) for item in items],
+        "help": site.help, "booklet": booklet,
     }
     try:
         html = render_template(site.env, TEMPLATE, context, report, templates, site.project.root)

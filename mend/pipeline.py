@@ -142,6 +142,7 @@ def _render_and_publish(project: Project, staged: Path, engine: str, fingerprint
         _report_write_failure(project, report, str(exc))
         return
     result.rendered, result.rendered_pages = rendered.templates_rendered, rendered.rendered_pages
+    check_numbers(site, staged, rendered.outputs, report, published)              # hook: issue 16
     plan = _search_plan(rendered, published, defer_search)
     # Pagefind reads only the finished HTML: it indexes while the editorial checks run.
     indexing = search.Indexing(staged) if write and plan == "index" and not report.failed(strict) else None
@@ -299,3 +300,9 @@ def render_site(site, report: Report, staged: Path, published):
 def check_editorial(site, report: Report, today: dt.date, loaded_rules: dict) -> dict:
     from . import assemble
     return assemble.check_editorial(site, report, today, loaded_rules)
+
+
+def check_numbers(site, staged: Path, outputs, report: Report, published) -> None:
+    """Every phone number in the output is a vetted service's (hook: issue 16)."""
+    from . import numbers
+    numbers.check_site(site, staged, outputs, report, published)
