@@ -12,8 +12,9 @@
     var region = /-([a-z]{2})(?:-|$)/i.exec(languages[i]);
     var row = region && list.querySelector('[data-country="' + region[1].toUpperCase() + '"]');
     if (!row) continue;
+    // The country's crisis and abuse lines: the same item of the collapsed list.
+    var lines = block.querySelectorAll(".help-lines > li")[[].indexOf.call(list.children, row)];
     list.insertBefore(row, list.firstChild);
-    var lines = block.querySelector('[data-lines="' + region[1].toUpperCase() + '"]');
     if (lines) {
       var local = document.createElement("ul");
       local.className = "help-local";
