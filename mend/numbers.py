@@ -29,7 +29,7 @@ UNSEEN_RE = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
 TAG_RE = re.compile(r"<[^>]*>")
 YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\d$")
-CONTEXT = 40           # characters before a short number searched for a phone word (same sentence)
+CONTEXT = 80           # characters before a short number searched for a phone word (same sentence)
 
 
 def allowed_numbers(bibliography: Bibliography) -> set[str]:
