@@ -258,6 +258,31 @@ def test_faq_json_ld_matches_the_questions_shown(small_site):
     assert data["mainEntity"][1]["acceptedAnswer"]["text"] == "Only if waiting helps you."
 
 
+def test_faq_answers_in_json_ld_carry_no_citation_numbers(real_site):
+    """The answer text is read out by search engines and assistants: "steadily1." is noise."""
+    answers = [q["acceptedAnswer"]["text"]
+               for path, html_file in html_pages(real_site).items() if path.startswith("questions/")
+               for data in PageFacts(html_file.read_text("utf-8")).json_ld() if data["@type"] == "FAQPage"
+               for q in data["mainEntity"]]
+    assert len(answers) > 10
+    glued = [text for text in answers if re.search(r"[a-z)][0-9]+(?:[.,;:]|\s|$)", text)]
+    assert glued == []
+
+
+def test_every_back_link_is_named_by_the_words_it_shows(real_site):
+    """WCAG 2.5.3 Label in Name: a link's accessible name contains its visible text."""
+    checked = 0
+    for path, html_file in html_pages(real_site).items():
+        html = html_file.read_text("utf-8")
+        for attrs, text in re.findall(r'<a ([^>]*)>([^<]*)</a>', html.split('<ol class="references">', 1)[-1]
+                                      if '<ol class="references">' in html else ""):
+            label = re.search(r'aria-label="([^"]*)"', attrs)
+            if "#cite-" in attrs:
+                checked += 1
+                assert label is None or text.strip().lower() in label[1].lower(), (path, attrs, text)
+    assert checked > 100
+
+
 def test_every_page_has_json_ld_canonical_and_open_graph(small_site):
     for path, html_file in html_pages(small_site).items():
         facts = PageFacts(html_file.read_text("utf-8"))
