@@ -351,8 +351,11 @@ def _name_scales(scale_names: dict[str, str], document, pdf) -> None:
 
     WeasyPrint names a radio group after its first button's label (just "1") and
     also gives every button a name of its own, which makes form readers see a
-    second field inside each group.
+    second field inside each group.  It also lists every button in the AcroForm's
+    top-level /Fields beside its group, which validators (veraPDF, PAC) report: a
+    button is reached through its group's /Kids only.
     """
+    buttons = set()
     for obj in pdf.objects:
         if not isinstance(obj, dict) or obj.get("FT") != "/Btn":
             continue
@@ -361,3 +364,7 @@ def _name_scales(scale_names: dict[str, str], document, pdf) -> None:
         elif "Parent" in obj:
             obj.pop("T", None)
             obj.pop("TU", None)
+            buttons.add(obj.reference)
+    form = pdf.catalog.get("AcroForm")
+    if form is not None and buttons:
+        form["Fields"] = type(form["Fields"])(ref for ref in form["Fields"] if ref not in buttons)
