@@ -22,7 +22,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from . import cache, checks, citations, editorial, helpdata, output, parallel, pdf, render, reuse, search, structured_data, worksheets
+from . import cache, checks, citations, editorial, helpdata, output, people, parallel, pdf, render, reuse, search, structured_data, worksheets
 from .bibliography import Bibliography, format_references, load_bibliography
 from .config import SiteConfig, load_config
 from .content import Page, load_pages, with_body
@@ -74,6 +74,8 @@ def load_site(project, report: Report, engine: str, loaded: dict | None = None,
     bibliography = load_bibliography(project.content, project.root, project.root / ".mend-cache", report)
     site = Site(project, config, pages, env, load_assets(project.templates), bibliography, engine, memos)
     site.help = helpdata.load(project.content, project.root, bibliography, report)     # hook: issue 16
+    site.people = people.load(project.content, project.root, report)                   # hook: issue 16
+    people.check_pages(pages, site.people, report)                                     # hook: issue 16
     return site
 
 
@@ -165,7 +167,7 @@ def _key_inputs(site: Site, outline: list[dict]) -> KeyInputs:
         site.engine, cache.file_digest(site.project.content / "site.yaml"),     # a loaded site has one
         {name: asset.url for name, asset in sorted(site.assets.items())}, outline,
         hashlib.sha256("\0".join(f"{name}={url}" for name, url in sorted(site.source_urls.items())).encode()).hexdigest(),
-        site.help.digest)                                                                # hook: issue 16
+        site.help.digest, repr(site.people))                                             # hook: issue 16
     return KeyInputs(site_wide, templates)
 
 
@@ -394,7 +396,7 @@ def _base_context(site: Site, page_url: str, nav: list[dict], absolute: bool = F
 
     return {"site": site.config, "nav": nav, "url": url, "asset": asset, "page_url": page_url,
             "canonical": site.config.absolute(page_url), "has_page": site.page_urls.__contains__,
-            "listing_json_ld": listing_json_ld, "help": site.help}                         # hook: issue 16
+            "listing_json_ld": listing_json_ld, "help": site.help, "people": site.people}  # hook: issue 16
 
 
 def _worksheet(site: Site, page: Page, cites, renderer, source_urls, report: Report,
@@ -425,7 +427,8 @@ def _render_page(site: Site, page: Page, body: Rendered, nav, report: Report,
     context.update(
         page=page, meta=page.meta, page_source=page.shown, body=Markup(body.html),
         headings=[h for h in body.headings if h["level"] == 2],
-        json_ld=page_json_ld(page, site.config, faq=faq, citations=[r.text for r in cites.references]),
+        json_ld=page_json_ld(page, site.config, faq=faq, citations=[r.text for r in cites.references],
+                             people=site.people),                                    # hook: issue 16
         references=cites.references, **extra,
     )
     name = _template_for(page)

@@ -6,6 +6,7 @@ each test then breaks one thing and reads the diagnostics or the built HTML and 
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -196,3 +197,43 @@ def test_worksheet_pdfs_print_every_emergency_number_and_only_vetted_numbers(mak
         found = {numbers.dial_digits(n) for n, _ in numbers.phone_numbers(text)}
         assert {"999", "112", "911", "000"} <= found <= allowed, name
     assert {"116123", "131114", "1800737732"} <= found          # the booklet ends with the help lines
+
+
+# ---- the people registry ------------------------------------------------------------------------
+
+PEOPLE_YAML = (ROOT / "content" / "people.yaml").read_text("utf-8") + """\
+sample-reviewer:
+  name: A. Sample
+  kind: person
+  role: clinical psychologist
+  credentials: DClinPsy (test fixture, not a real person)
+  conflicts: none declared
+"""
+
+
+def test_front_matter_can_name_people_from_the_registry(make_project, run):
+    article = page("article", "Text.\n", title="An article", authors="[Mend editorial team]",
+                   reviewers="[sample-reviewer, mend-editorial-team]")
+    project = make_project({"content/people.yaml": PEOPLE_YAML, "content/guide/a.md": article})
+    outcome = run(project, "build")
+    assert outcome.code == 0, outcome.stderr
+    html = (project.out / "guide/a/index.html").read_text("utf-8")
+    assert ("Reviewed by A. Sample, clinical psychologist (DClinPsy (test fixture, not a real person); "
+            "conflicts of interest: none declared), Mend editorial team.") in html
+    assert "Written by Mend editorial team." in html                     # a plain name, as written
+    (data,) = [d for d in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html)]
+    assert json.loads(data)["reviewedBy"] == [
+        {"@type": "Person", "name": "A. Sample", "jobTitle": "clinical psychologist",
+         "hasCredential": "DClinPsy (test fixture, not a real person)"},
+        {"@type": "Organization", "name": "Mend editorial team"}]
+
+
+def test_a_mistyped_person_key_or_a_person_without_credentials_is_an_error(make_project, run):
+    article = page("article", "Text.\n", title="An article", reviewers="[sample-reviwer]")
+    broken = PEOPLE_YAML.replace("  credentials: DClinPsy (test fixture, not a real person)\n", "")
+    project = make_project({"content/people.yaml": broken, "content/guide/a.md": article})
+    outcome = run(project, "build")
+    assert outcome.code == 1
+    found = "\n".join(outcome.diagnostics)
+    assert "error[people-invalid]: 'sample-reviewer' has no 'credentials'" in found
+    assert "content/guide/a.md:6:1: error[person-unknown]: 'sample-reviwer' in reviewers" in found
