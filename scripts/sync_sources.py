@@ -40,6 +40,8 @@ HEADER = """\
 def load_library(folder: Path) -> dict[str, dict]:
     entries = {}
     for name in LIBRARY_FILES:
+        if not (folder / name).is_file():       # a library folder may hold only some of them
+            continue
         for entry in yaml.safe_load((folder / name).read_text("utf-8")) or []:
             entries[entry["id"]] = entry
     return entries

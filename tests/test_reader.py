@@ -138,6 +138,14 @@ def test_every_page_fits_in_the_first_round_trip(real_site):
     assert len(sizes) > 10
 
 
+def test_the_stylesheet_is_published_without_its_comments_and_with_every_rule(real_site):
+    (published,) = (real_site / "static").glob("style.*.css")
+    text = published.read_text("utf-8")
+    source = (ROOT / "templates/static/style.css").read_text("utf-8")
+    assert "/*" in source and "/*" not in text
+    assert re.sub(r"\s+", "", re.sub(r"/\*.*?\*/", "", source, flags=re.S)) == re.sub(r"\s+", "", text)
+
+
 def test_javascript_beyond_search_stays_under_2_kb(real_site):
     for path, html_file in html_pages(real_site).items():
         scripts = [fetched(real_site, html_file, a["src"]) for tag, a in PageFacts(html_file.read_text()).resources
