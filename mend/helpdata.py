@@ -244,7 +244,8 @@ def _as_list(value) -> list[str]:
 
 def dial_digits(text: str) -> str:
     """The digits a phone dials for ``text``: letters by the keypad, a "(7233)" aside dropped."""
-    text = re.sub(r"\s*\(.*?\)", "", text)
+    if "(" in text:
+        text = re.sub(r"\s*\(.*?\)", "", text)
     return "".join(ch if ch.isdigit() else KEYPAD.get(ch.upper(), "") for ch in text if ch.isalnum())
 
 

@@ -9,7 +9,10 @@ evidence reports no conflict.  Anything else is an error naming the page and the
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
+import json
+import os
 import re
 from pathlib import Path
 
@@ -29,6 +32,8 @@ UNSEEN_RE = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
 TAG_RE = re.compile(r"<[^>]*>")
 YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\d$")
+SENTENCE_END_RE = re.compile(r"[.!?]\s|\0\0")
+CLEAN_MEMO = Path(".mend-cache") / "numbers-clean.json"
 CONTEXT = 80           # characters before a short number searched for a phone word (same sentence)
 
 
@@ -59,13 +64,15 @@ def _text_of(html: str) -> str:
 
 
 def _looks_like_phone(shown: str, before: str) -> bool:
-    digits = dial_digits(shown)
+    digits = shown if shown.isdigit() else dial_digits(shown)
+    if len(digits) < 3:             # most runs are citation numbers and counts: decided at once
+        return False
     if DATE_RE.match(shown) or all(YEAR_RE.match(group) for group in re.split(r"[ -]", shown)):
         return False
     if len(digits) >= 6:
         return True
-    sentence = re.split(r"[.!?]\s|\0\0", before)[-1]
-    return len(digits) >= 3 and bool(PHONE_WORDS_RE.search(sentence))
+    sentence = SENTENCE_END_RE.split(before)[-1]
+    return bool(PHONE_WORDS_RE.search(sentence))
 
 
 def unverified(html: str, allowed: set[str]) -> list[tuple[str, int]]:
@@ -78,21 +85,52 @@ def check_site(site, staged: Path, outputs, report: Report, published=None) -> N
     """The check over a built site (``mend.assemble.Site``) in ``staged``."""
     sources = {page.output_path: (page.source, page.shown) for page in site.pages}
     check_output(staged, outputs, site.bibliography, sources, site.project.out.name, report,
-                 published.out if published is not None else None)
+                 published.out if published is not None else None, site.project.root / CLEAN_MEMO)
 
 
 def check_output(folder: Path, names, bibliography: Bibliography, sources: dict[str, tuple[Path, str]],
-                 out_name: str, report: Report, published: Path | None = None) -> None:
+                 out_name: str, report: Report, published: Path | None = None, memo: Path | None = None) -> None:
     """Check every HTML output in ``names`` (read from ``published`` when not in ``folder``).
     ``sources`` maps an output to its content file (path, as shown), so that the error points
-    at the sentence to fix when the number is written there."""
+    at the sentence to fix when the number is written there.  ``memo`` keeps the hashes of
+    pages found clean, with these allowed numbers, so an unchanged page is not read again."""
     allowed = allowed_numbers(bibliography)
+    salt = hashlib.sha256(" ".join(sorted(allowed)).encode()).digest()
+    was_clean = _read_memo(memo)
+    clean = []
     for name in sorted(n for n in names if n.endswith(".html") and not n.startswith("pagefind")):
         path = folder / name
         if not path.is_file() and published is not None:
             path = published / name
-        if path.is_file():
-            check_text(path.read_text("utf-8", "replace"), f"{out_name}/{name}", allowed, report, sources.get(name))
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        key = hashlib.sha256(salt + data).hexdigest()
+        if key not in was_clean:
+            found = len(report.items)
+            check_text(data.decode("utf-8", "replace"), f"{out_name}/{name}", allowed, report, sources.get(name))
+            if len(report.items) > found:
+                continue
+        clean.append(key)
+    if memo is not None:
+        _write_memo(memo, clean)
+
+
+def _read_memo(memo: Path | None) -> set[str]:
+    try:
+        return set(json.loads(memo.read_text("utf-8"))) if memo is not None else set()
+    except (OSError, ValueError):
+        return set()
+
+
+def _write_memo(memo: Path, clean: list[str]) -> None:
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(clean), "utf-8")
+        os.replace(tmp, memo)          # whole or not at all: a killed build leaves the old memo
+    except OSError:
+        pass                            # only a cache
 
 
 def check_text(html: str, shown: str, allowed: set[str], report: Report,
