@@ -25,6 +25,7 @@ def check_editorial(site, report: Report, today: dt.date, store: Store, loaded_r
 
     def check_pages(pages, check) -> list:
         keys = [hashlib.sha256(f"{salt}\0{page.shown}\0{page.digest}".encode()).hexdigest() for page in pages]
+        store.mark_used("editorial", [key for key in keys if key in remembered])
         known = [remembered.get(key) or store.get("editorial", key) for key in keys]
         missing = [i for i, found in enumerate(known) if found is None]
         made = parallel.map_forked(lambda page: _guarded(check, page), [pages[i] for i in missing])

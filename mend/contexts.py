@@ -89,6 +89,8 @@ class SiteView:
     site_pages: tuple       # URLs ``has_page`` knows: stand-alone pages and section lists
     outline: Digested       # the sections, without their pages (see module docstring)
     nav: Digested           # the sections with their pages
+    help: object            # helpdata.HelpData: the services the help block shows
+    people: object          # people.People: names in front matter that the registry explains
     digests: dict           # "outline" and "nav": digest of all of the above a page's context reads
 
     def digest_for(self, template: str) -> str:
@@ -101,7 +103,7 @@ def common(site: SiteView, page_url: str, nav, page_source: str, absolute: bool 
     which a host serves at any depth); otherwise every link is relative to the page."""
     return {"site": site.config, "nav": nav, "page_url": page_url, "canonical": site.config.absolute(page_url),
             "assets": site.assets, "site_pages": site.site_pages, "absolute_links": absolute,
-            "page_source": page_source}
+            "page_source": page_source, "help": site.help, "people": site.people}
 
 
 def navigation(sections, pages) -> tuple:
@@ -117,15 +119,15 @@ def navigation(sections, pages) -> tuple:
     return tuple(nav)
 
 
-def site_view(config: SiteConfig, assets: dict, pages) -> SiteView:
+def site_view(config: SiteConfig, assets: dict, pages, help_data, people) -> SiteView:
     nav = Digested(navigation(config.sections, pages))
     outline = Digested({k: v for k, v in section.items() if k != "pages"} for section in nav)
     site_pages = tuple(sorted({p.url for p in pages if not p.section} | {s["url"] for s in nav}))
     assets = {name: asset.url for name, asset in sorted(assets.items())}
-    shared = [config, assets, site_pages, outline]
+    shared = [config, assets, site_pages, outline, help_data, people]
     digests = {"outline": hashlib.sha256(canonical(shared)).hexdigest(),
                "nav": hashlib.sha256(canonical(shared + [nav])).hexdigest()}
-    return SiteView(config, assets, site_pages, outline, nav, digests)
+    return SiteView(config, assets, site_pages, outline, nav, help_data, people, digests)
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ def page_context(site: SiteView, page, body) -> Context:
     values.update(
         page=PageView.of(page), meta=page.meta, body=Markup(body.html),
         headings=[h for h in body.headings if h["level"] == 2],
-        json_ld=page_json_ld(page, site.config, faq=faq, citations=[r.text for r in body.references]),
+        json_ld=page_json_ld(page, site.config, faq=faq, citations=[r.text for r in body.references],
+                             people=site.people),
         references=body.references,
     )
     return Context(template, page.output_path, values)

@@ -486,7 +486,7 @@ _MASKS = [   # (regex, group to keep or None): markup that is not prose
     (re.compile(r"\[[a-z_]+:[^\]]*\]"), None),
     (re.compile(r"\[([^\]]*)\]\([^)]*\)"), 1),
     (re.compile(r"\[([^\]]*)\]\[[^\]]*\]"), 1),
-    (re.compile(r"<(?:https?|mailto|tel):[^>]*>"), None),
+    (re.compile(r"<(?:https?|mailto|tel|sms):[^>]*>"), None),
     (re.compile(r"\{[:#.][^}]*\}"), None),
     (re.compile(r"\*\*|__|\*|~~|(?<!\w)_|_(?!\w)"), None),
 ]

@@ -120,7 +120,7 @@ class _LinkTreeprocessor(Treeprocessor):
         if scheme:
             if scheme not in SAFE_SCHEMES:
                 ctx.problems.append(Problem("unsafe-url", f"'{scheme}:' links are not allowed", href[:40],
-                                            "link with http:, https:, mailto: or tel: only"))
+                                            "link with http:, https:, mailto:, tel: or sms: only"))
                 return "#"
             ctx.links.append(Link(href, None, "", tag))
             return href
@@ -296,6 +296,11 @@ def split_h2_sections(html: str) -> tuple[str, list[dict]]:
     return intro.strip(), sections
 
 
+# A citation marker (<sup class="citation">...</sup>): a link on the page, noise in plain text
+# ("steadily1."), so plain text (JSON-LD answers, titles) leaves it out.
+_CITATION_RE = re.compile(r'<sup class="citation">.*?</sup>', re.S)
+
+
 def plain_text(html: str) -> str:
-    """Visible text of an HTML fragment, with whitespace collapsed."""
-    return " ".join(html_lib.unescape(_TAG_RE.sub("", _BLOCK_TAG_RE.sub(" ", html))).split())
+    """Text of an HTML fragment, whitespace collapsed and citation markers left out."""
+    return " ".join(html_lib.unescape(_TAG_RE.sub("", _BLOCK_TAG_RE.sub(" ", _CITATION_RE.sub("", html)))).split())

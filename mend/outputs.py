@@ -77,7 +77,7 @@ def render_site(site: Site, staging: Staging, store: Store, report: Report, memo
     if any(page.mentions for page in site.pages):     # formatted once here, not in every worker
         format_references(site.bibliography, report)
     entries = entry_digests(site.bibliography)
-    body_keys = {page.url: body_key(page, site.engine, entries) for page in site.pages}
+    body_keys = {page.url: body_key(page, site.engine, entries, site.help) for page in site.pages}
     known = _known_bodies(site, store, body_keys, memory)
     records = _records(store, staging, memory)
     outputs, todo = {}, []
@@ -113,7 +113,9 @@ def _known_bodies(site: Site, store: Store, body_keys: dict[str, str], memory: M
     for page in site.pages:
         if page.kind != "worksheet":
             body = memory.bodies.get(body_keys[page.url])
-            if body is None or not verified(body, site.source_urls):
+            if body is not None and verified(body, site.source_urls):
+                store.mark_used("body", [body_keys[page.url]])
+            else:
                 body = stored_body(store.get("body", body_keys[page.url]), site.source_urls)
             if body is not None:
                 known[page.url] = body
@@ -126,6 +128,7 @@ def _records(store: Store, staging: Staging, memory: Memory) -> dict[str, dict]:
     if staging.published is None:
         return {}
     records = {}
+    store.mark_used("output", [key for key in staging.published.keys.values() if key in memory.records])
     for key in set(staging.published.keys.values()):
         record = memory.records.get(key) or store.get("output", key)
         if isinstance(record, dict):
@@ -174,7 +177,7 @@ def _render_page(site: Site, staging: Staging, known: dict, renderer: MarkdownRe
     body = known.get(page.url)
     made = body is None
     if made:
-        body = make_body(page, site.bibliography, site.source_urls, renderer)
+        body = make_body(page, site.bibliography, site.source_urls, renderer, site.help)
     if sheets is not None and body.sheet is not None:
         sheets.append(pdf.SheetForPdf(page, body.sheet, body.references))
     output = _keep_or_render(site, staging, contexts.page_context(site.view, page, body), records)

@@ -11,12 +11,13 @@ PDFs need the parsed fields (the PDFs themselves are cached by their own inputs)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import citations, worksheets
+from . import citations, helpdata, worksheets
 from .citations import Reference
 from .diagnostics import Diagnostic, Report, position_of
 from .markup import Link, MarkdownRenderer, Rendered
@@ -76,11 +77,14 @@ class RecordingMap(Mapping):
         return len(self.urls)
 
 
-def body_key(page, engine: str, entries: dict[str, str]) -> str:
+def body_key(page, engine: str, entries: dict[str, str], help_data) -> str:
     """What a body is made from besides the links it looks up: the file and where it is,
-    the engine, and each source it may cite (``entries``: ``entry_digests``)."""
+    the engine, and each source it may cite (``entries``: ``entry_digests``).  A page with the
+    help directory line also shows the help data and every service it cites."""
     parts = [engine, page.shown, page.name, page.url, page.digest]
     parts.extend(f"{key}={entries.get(key) or entries['']}" for key in page.mentions)
+    if helpdata.DIRECTORY_MARKER.search(page.body):
+        parts += [help_data.digest, entries["*"]]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -90,6 +94,7 @@ def entry_digests(bibliography) -> dict[str, str]:
     digests = {key: hashlib.sha256(json.dumps([source.data, source.html], sort_keys=True, default=str)
                                    .encode()).hexdigest() for key, source in bibliography.sources.items()}
     digests[""] = hashlib.sha256(json.dumps(sorted(bibliography.sources)).encode()).hexdigest()
+    digests["*"] = hashlib.sha256(json.dumps(sorted(digests.items())).encode()).hexdigest()
     return digests
 
 
@@ -109,8 +114,10 @@ def verified(body: Body, source_urls: Mapping) -> bool:
     return all(source_urls.get(name) == url for name, url in body.reads.items())
 
 
-def make_body(page, bibliography, source_urls: Mapping, renderer: MarkdownRenderer) -> Body:
+def make_body(page, bibliography, source_urls: Mapping, renderer: MarkdownRenderer, help_data) -> Body:
     own = Report()
+    # The help page's directory line becomes every country's services, cited like any source.
+    page = dataclasses.replace(page, body=helpdata.expand_directory(page.body, help_data))
     reads = RecordingMap(source_urls)
     cites = citations.prepare(page, bibliography, own)
 

@@ -36,7 +36,7 @@ from urllib.request import url2pathname
 
 from markupsafe import Markup
 
-from . import __version__
+from . import __version__, numbers
 from .diagnostics import Report
 from .parallel import die_with_parent
 from .render import TemplateFailure, long_date, render_template
@@ -109,6 +109,9 @@ def worksheet_pdfs(site, sheets: list[SheetForPdf], store, report: Report) -> di
     jobs = _jobs(site, sheets, report)
     if not jobs:
         return {}
+    allowed = numbers.allowed_numbers(site.bibliography)
+    for job in jobs:       # the PDF's text is this HTML's: check its numbers before rendering
+        numbers.check_text(job.html, job.path, allowed, report, (site.project.root / job.shown, job.shown))
     results = render_all(jobs, store, inputs_digest(site.project.templates))
     files = {}
     for job in jobs:
@@ -142,6 +145,7 @@ def _job(site, report, paper, path, title, author, items, shown, line, pages, bo
         "site": site.config, "title": title, "author": author, "paper": PAPERS[paper],
         "domain": urlsplit(site.config.base_url).netloc, "page_source": shown,
         "sheets": [_sheet_context(site, item, booklet) for item in items],
+        "help": site.help, "booklet": booklet,
     }
     try:
         html = render_template(site.env, TEMPLATE, context, report, templates, site.project.root)
@@ -334,8 +338,11 @@ def _name_scales(scale_names: dict[str, str], document, pdf) -> None:
 
     WeasyPrint names a radio group after its first button's label (just "1") and
     also gives every button a name of its own, which makes form readers see a
-    second field inside each group.
+    second field inside each group.  It also lists every button in the AcroForm's
+    top-level /Fields beside its group, which validators (veraPDF, PAC) report: a
+    button is reached through its group's /Kids only.
     """
+    buttons = set()
     for obj in pdf.objects:
         if not isinstance(obj, dict) or obj.get("FT") != "/Btn":
             continue
@@ -344,3 +351,7 @@ def _name_scales(scale_names: dict[str, str], document, pdf) -> None:
         elif "Parent" in obj:
             obj.pop("T", None)
             obj.pop("TU", None)
+            buttons.add(obj.reference)
+    form = pdf.catalog.get("AcroForm")
+    if form is not None and buttons:
+        form["Fields"] = type(form["Fields"])(ref for ref in form["Fields"] if ref not in buttons)

@@ -111,7 +111,7 @@ def _steps(project: Project, store: Store, session: Session, result: BuildResult
                                               result.today, engine, session.reader)
     if write and _replay_unchanged(store, project, fingerprint, result, strict):
         return
-    from . import checking, outputs, site as sites    # only now that there is work: 0.5 s of imports
+    from . import checking, numbers, outputs, site as sites    # only now that there is work: 0.5 s of imports
     with publish.build_lock(project.out), _staging(project, store, write, defer_search) as staging:
         with result.timing("load"):
             site = sites.load_site(project, report, store, session.reader, engine, session.loaded)
@@ -126,6 +126,8 @@ def _steps(project: Project, store: Store, session: Session, result: BuildResult
         except publish.WriteFailed as exc:
             return _report_write_failure(project, report, str(exc))
         result.rendered_pages = rendered.rendered
+        with result.timing("numbers"):    # every phone number published is a vetted service's
+            numbers.check_output(staging, sorted(staging.outputs), site, report, store)
         plan = _search_plan(rendered, staging.published, defer_search) if write and not report.failed(strict) else ""
         with _indexing(staging, plan) as indexing:     # Pagefind reads the HTML while the checks run
             with result.timing("editorial"):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import jinja2
 
-from . import citations, search
+from . import citations, helpdata, people, search
 from .bibliography import Bibliography, load_bibliography
 from .config import SiteConfig, load_config
 from .content import Page, load_pages
@@ -45,7 +45,8 @@ class Site:
     bibliography: Bibliography
     engine: str                     # digest of Mend's code and libraries (mend.incremental)
     source_urls: dict[str, str]     # content file ("guide/space.md") -> its URL, for .md links
-
+    help: helpdata.HelpData         # content/help.yaml: the services every page shows
+    people: people.People           # content/people.yaml: who writes and reviews
 
 def load_site(project: Project, report: Report, store: Store, reader: FileReader, engine: str,
               loaded: dict | None = None) -> Site | None:
@@ -54,11 +55,15 @@ def load_site(project: Project, report: Report, store: Store, reader: FileReader
     pages = sorted(load_pages(project.content, project.root, report, reader, loaded), key=lambda p: p.url)
     env = make_environment(project.templates, report, project.root, JinjaBytecode(store))
     bibliography = load_bibliography(project.content, project.root, store, report)
+    help_data = helpdata.load(project.content, project.root, bibliography, report)
+    registry = people.load(project.content, project.root, report)
+    people.check_pages(pages, registry, report)
     if config is None or env is None:
         return None
     assets = load_assets(project.templates)
-    return Site(project, config, pages, env, closures(env), assets, site_view(config, assets, pages),
-                bibliography, engine, {page.name: page.url for page in pages})
+    return Site(project, config, pages, env, closures(env), assets,
+                site_view(config, assets, pages, help_data, registry), bibliography, engine,
+                {page.name: page.url for page in pages}, help_data, registry)
 
 
 def validate_site(site: Site, report: Report) -> None:

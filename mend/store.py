@@ -3,9 +3,11 @@
 One table of ``(kind, key) -> value`` rows.  Every value is keyed by a hash of what it
 was made from, so a row is either right or unused; nothing is ever invalidated by hand.
 Kinds in use: ``manifest`` (the last published build of an output folder), ``body``
-(a page's Markdown rendered to HTML), ``editorial`` (a page's editorial findings),
-``references`` (the Pandoc-formatted bibliography), ``pdf`` (worksheet PDFs) and
-``jinja`` (compiled templates).
+(a page's Markdown rendered to HTML), ``output`` (what an output's last render reported),
+``editorial`` (a page's editorial findings), ``numbers`` (pages whose phone numbers were
+checked), ``sources`` and ``references`` (the checked and the Pandoc-formatted
+bibliography), ``pdf`` (worksheet PDFs), ``jinja`` (compiled templates) and
+``libraries`` (the versions of the distributions Mend requires).
 
 SQLite in WAL mode gives atomic writes and lets a ``serve`` session, a command-line
 build and forked workers read it at once.  Forked workers never write: they send their
@@ -110,6 +112,10 @@ class Store:
         with contextlib.suppress(sqlite3.Error), self._transaction():
             self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
 
+    def mark_used(self, kind: str, keys) -> None:
+        """Rows this build used without reading them (a long-running process had them in memory)."""
+        self.touched.setdefault(kind, set()).update(keys)
+
     def delete(self, kind: str, key: str) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.db.execute("DELETE FROM entries WHERE kind=? AND key=?", (kind, key))
@@ -128,7 +134,8 @@ class Store:
             raise
         self.db.execute("COMMIT")
 
-    def finish(self, kinds: tuple[str, ...] = ("body", "editorial", "pdf", "jinja", "references")) -> None:
+    def finish(self, kinds: tuple[str, ...] = ("body", "output", "editorial", "numbers", "pdf", "jinja",
+                                               "references", "sources")) -> None:
         """Mark the rows this build read as used, and drop rows of ``kinds`` that no build
         used for a while (so the store does not grow with every edit)."""
         with contextlib.suppress(sqlite3.Error), self._transaction():

@@ -12,12 +12,15 @@ from .config import SiteConfig
 from .content import Page
 
 
-def _people(names: list[str]) -> list[dict]:
-    return [{"@type": "Organization" if "team" in n.lower() else "Person", "name": n} for n in names]
+def _people(names: list[str], people=None) -> list[dict]:
+    """A name from content/people.yaml says who it is; a plain name is guessed from its words."""
+    found = [people.get(n) if people is not None else None for n in names]
+    return [person.json_ld() if person else {"@type": "Organization" if "team" in n.lower() else "Person", "name": n}
+            for n, person in zip(names, found)]
 
 
 def page_json_ld(page: Page, site: SiteConfig, faq: list[dict] | None = None,
-                 citations: list[str] | None = None) -> dict:
+                 citations: list[str] | None = None, people=None) -> dict:
     """WebPage (or FAQPage) with review dates; articles carry an Article with citations."""
     meta = page.meta
     data = {
@@ -28,7 +31,7 @@ def page_json_ld(page: Page, site: SiteConfig, faq: list[dict] | None = None,
         "url": site.absolute(page.url),
         "inLanguage": site.language,
         "lastReviewed": meta["last_reviewed"].isoformat(),
-        "reviewedBy": _people(meta["reviewers"]),
+        "reviewedBy": _people(meta["reviewers"], people),
         "publisher": {"@type": "Organization", "name": site.publisher},
         "isPartOf": _website(site),
     }
@@ -42,7 +45,7 @@ def page_json_ld(page: Page, site: SiteConfig, faq: list[dict] | None = None,
         article = {
             "@type": "Article",
             "headline": meta["title"],
-            "author": _people(meta["authors"]),
+            "author": _people(meta["authors"], people),
             "dateModified": updated(page).isoformat(),
         }
         if citations:

@@ -12,7 +12,7 @@ import posixpath
 import re
 
 SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
-SAFE_SCHEMES = ("http", "https", "mailto", "tel")
+SAFE_SCHEMES = ("http", "https", "mailto", "tel", "sms")   # sms: text lines such as Shout
 
 
 @functools.lru_cache(maxsize=65536)

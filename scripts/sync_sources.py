@@ -5,9 +5,10 @@
     python scripts/sync_sources.py --all    # every entry marked confirmed or likely
 
 Entries are copied whole (verified, evidence, finding and note included) from
-every *.yaml file in ../shared/sources/ (library.yaml, library-extra.yaml and the
-dated files added since, such as research-2026-12.yaml), sorted by key so the file
-changes only when the set of cited sources does.  A cited key the library lacks
+every *.yaml file of the vetted library in ../shared/sources/ (library.yaml,
+library-extra.yaml and the dated files added since, such as research-2026-12.yaml), sorted by key so the file
+changes only when the set of cited sources does.  Services that content/help.yaml names
+count as cited: the help block and help page are rendered from their notes.  A cited key the library lacks
 or marks doubtful is printed and left out; the build will then report it.
 """
 
@@ -44,6 +45,24 @@ def load_library(folder: Path) -> dict[str, dict]:
     return entries
 
 
+def help_sources(content: Path) -> set[str]:
+    """Every `source:` that content/help.yaml names, however deep."""
+    path = content / "help.yaml"
+    found: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            if isinstance(value.get("source"), str):
+                found.add(value["source"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+    walk(yaml.safe_load(path.read_text("utf-8")) if path.is_file() else None)
+    return found
+
+
 def dump(entries: list[dict]) -> str:
     return HEADER + yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=110,
                                    default_flow_style=False)
@@ -53,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--all", action="store_true", help="every confirmed or likely entry, cited or not")
     parser.add_argument("--library", type=Path, default=ROOT.parent / "shared" / "sources",
-                        help="folder holding the library's *.yaml files")
+                        help="folder holding library.yaml and library-extra.yaml")
     parser.add_argument("--root", type=Path, default=ROOT, help="project folder")
     args = parser.parse_args(argv)
     library = load_library(args.library)
     eligible = {k for k, e in library.items() if e.get("verified") in ELIGIBLE}
-    wanted = eligible if args.all else cited_keys(args.root / "content")
+    wanted = eligible if args.all else cited_keys(args.root / "content") | help_sources(args.root / "content")
     missing = sorted(wanted - eligible)
     for key in missing:
         why = "is marked doubtful" if key in library else "is not in the library"

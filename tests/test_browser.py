@@ -386,3 +386,67 @@ def test_search_merges_the_parts_of_a_big_sites_index(browser, make_project, tmp
         assert sorted(links) == sorted(f"{root}sub/guide/p{i}/" for i in range(6))
         assert visit.outside == [] and visit.errors == []
         visit.close()
+
+
+# ---- the help block: the reader's country first ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def help_site(tmp_path_factory):
+    """A fixture site with the real help.yaml and sources.yaml."""
+    root = tmp_path_factory.mktemp("help") / "project"
+    shutil.copytree(ROOT / "templates", root / "templates")
+    files = {
+        "content/site.yaml": SITE_YAML,
+        "content/index.md": page("page", "Welcome.\n", title="Home"),
+        "content/help.md": page("page", "All the help.\n\n[help: directory]\n", title="Get help"),
+        "content/about.md": page("page", "About us.\n", title="About"),
+        "content/help.yaml": (ROOT / "content/help.yaml").read_text("utf-8"),
+        "content/sources.yaml": (ROOT / "content/sources.yaml").read_text("utf-8"),
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, "utf-8")
+    result = build(Project(root))
+    assert result.written, result.report.format(False)
+    with serve(root / "site") as base:
+        yield base
+
+
+# locale -> (country first, a crisis line and an abuse line that must then show without a tap)
+LOCALES = {
+    "en-US": ("US", "988", "1-800-799-SAFE (7233)"),
+    "en-IE": ("IE", "116 123", "1800 341 900"),
+    "en-CA": ("CA", "9-8-8", "1-866-863-0511"),
+    "en-AU": ("AU", "13 11 14", "1800 737 732"),
+    "en-GB": ("GB", "116 123", "0808 2000 247"),
+}
+
+
+@pytest.mark.parametrize("locale", sorted(LOCALES))
+def test_the_readers_country_comes_first_with_its_crisis_and_abuse_lines(browser, help_site, locale):
+    country, crisis, abuse = LOCALES[locale]
+    visit = Visit(browser, viewport=PHONE, locale=locale)
+    visit.page.goto(help_site)
+    assert visit.page.evaluate("navigator.languages[0]") == locale
+    order = visit.page.eval_on_selector_all(".help-sos li", "els => els.map(e => e.dataset.country)")
+    assert order[0] == country and sorted(order) == ["AU", "CA", "GB", "IE", "US"]
+    local = visit.page.locator(".help-local")
+    assert local.is_visible()                                     # outside the collapsed list
+    shown = local.inner_text()
+    assert crisis in shown and abuse in shown
+    assert visit.page.locator(".help-lines > li").count() == 4    # the other countries stay collapsed
+    assert _axe(visit.page) == []
+    assert visit.outside == [] and visit.errors == [] and visit.context.cookies() == []
+    assert visit.page.evaluate("localStorage.length + sessionStorage.length") == 0   # never stored
+    visit.close()
+
+
+def test_without_javascript_every_emergency_number_shows_in_order(browser, help_site):
+    visit = Visit(browser, viewport=PHONE, locale="en-AU", java_script_enabled=False)
+    visit.page.goto(help_site)
+    rows = visit.page.locator(".help-sos li")
+    assert [rows.nth(i).inner_text() for i in range(rows.count())] == [
+        "UK 999 or 112", "Ireland 112 or 999", "US 911", "Canada 9-1-1", "Australia 000"]
+    assert all(rows.nth(i).is_visible() for i in range(rows.count()))
+    assert not visit.page.locator(".help-lines").is_visible()     # helplines wait behind one tap
+    visit.close()

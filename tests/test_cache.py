@@ -129,7 +129,7 @@ def test_a_template_change_rewrites_the_pages_that_use_it(site, tmp_path):
 def test_a_static_asset_change_renames_it_and_rewrites_every_page_linking_it(site, tmp_path):
     old = {p.name for p in (site.out / "static").glob("style.*.css")}
     with open(site.templates / "static/style.css", "a", encoding="utf-8") as css:
-        css.write("\n/* changed */\n")
+        css.write("\n.changed { color: red; }\n")          # a rule: comments are not published
     _, changed = rebuild(site)
     new = {p.name for p in (site.out / "static").glob("style.*.css")}
     assert len(new) == 1 and new != old                            # the old file is gone, not left beside it

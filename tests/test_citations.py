@@ -545,3 +545,18 @@ def test_sync_sources_copies_exactly_the_cited_entries(tmp_path):
     everything = subprocess.run(command + ["--all"], capture_output=True, text=True, timeout=120)
     assert everything.returncode == 0
     assert len(yaml.safe_load((tmp_path / "content" / "sources.yaml").read_text("utf-8"))) == 7
+
+
+def test_sync_sources_also_copies_the_services_help_yaml_names(tmp_path):
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "library.yaml").write_text(SOURCES, "utf-8")         # the other library files are absent
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / "help.yaml").write_text(
+        "international:\n  - {source: samaritans_nd_helpline, name: Samaritans, purpose: crisis}\n", "utf-8")
+    command = [sys.executable, str(ROOT / "scripts" / "sync_sources.py"), "--library", str(library),
+               "--root", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    written = yaml.safe_load((tmp_path / "content" / "sources.yaml").read_text("utf-8"))
+    assert [e["id"] for e in written] == ["samaritans_nd_helpline"]

@@ -92,6 +92,18 @@ def test_each_paper_size_gives_a_fillable_tagged_one_page_pdf(built, paper):
     assert "/on" in fields["slept"]["/_States_"]
 
 
+@pytest.mark.parametrize("path", ["worksheets/check-in/check-in-a4.pdf", "worksheets/worksheets-letter.pdf"])
+def test_radio_buttons_are_reached_through_their_group_only(built, path):
+    """The AcroForm's top-level /Fields lists each scale's group, never its buttons besides it
+    (validators count those as extra fields)."""
+    form = reader(built, path).trailer["/Root"]["/AcroForm"]
+    top = [ref.get_object() for ref in form["/Fields"]]
+    assert [f for f in top if "/Parent" in f] == []
+    groups = [f for f in top if f.get("/FT") == "/Btn" and "/Kids" in f]
+    assert len(groups) == 1 and len(groups[0]["/Kids"]) == 5            # the 1-5 mood scale
+    assert all(kid.get_object()["/Parent"].get_object() == groups[0] for kid in groups[0]["/Kids"])
+
+
 def test_pdfs_embed_the_shipped_fonts_and_stay_small(built):
     path = built.out / "worksheets/check-in/check-in-a4.pdf"
     doc = PdfReader(path)

@@ -138,6 +138,14 @@ def test_every_page_fits_in_the_first_round_trip(real_site):
     assert len(sizes) > 10
 
 
+def test_the_stylesheet_is_published_without_its_comments_and_with_every_rule(real_site):
+    (published,) = (real_site / "static").glob("style.*.css")
+    text = published.read_text("utf-8")
+    source = (ROOT / "templates/static/style.css").read_text("utf-8")
+    assert "/*" in source and "/*" not in text
+    assert re.sub(r"\s+", "", re.sub(r"/\*.*?\*/", "", source, flags=re.S)) == re.sub(r"\s+", "", text)
+
+
 def test_javascript_beyond_search_stays_under_2_kb(real_site):
     for path, html_file in html_pages(real_site).items():
         scripts = [fetched(real_site, html_file, a["src"]) for tag, a in PageFacts(html_file.read_text()).resources
@@ -159,7 +167,8 @@ def test_every_page_has_a_strict_content_security_policy(real_site):
         allowed = {"'self'", "'wasm-unsafe-eval'"} if path == "search/" else {"'self'"}
         hashes = {v for v in csp["script-src"] if v.startswith("'sha256-")}
         assert set(csp["script-src"]) - hashes <= allowed, path
-        assert ("connect-src" in csp) == (path == "search/"), path
+        # 'self' only: Lighthouse (and any page-level checker) fetches robots.txt from the page.
+        assert csp.get("connect-src") == ["'self'"], path
         assert facts.handlers == [] and facts.inline_styles == [], path
         for attrs, text in facts.inline_scripts:
             if attrs.get("type") != "application/ld+json":      # data blocks are not run
@@ -255,6 +264,31 @@ def test_faq_json_ld_matches_the_questions_shown(small_site):
     shown = re.findall(r'<h2 id="[^"]+">([^<]+)</h2>', html.split('class="question"', 1)[1])
     assert [q["name"] for q in data["mainEntity"]] == shown == ["Can I make my ex come back?", "Should I wait?"]
     assert data["mainEntity"][1]["acceptedAnswer"]["text"] == "Only if waiting helps you."
+
+
+def test_faq_answers_in_json_ld_carry_no_citation_numbers(real_site):
+    """The answer text is read out by search engines and assistants: "steadily1." is noise."""
+    answers = [q["acceptedAnswer"]["text"]
+               for path, html_file in html_pages(real_site).items() if path.startswith("questions/")
+               for data in PageFacts(html_file.read_text("utf-8")).json_ld() if data["@type"] == "FAQPage"
+               for q in data["mainEntity"]]
+    assert len(answers) > 10
+    glued = [text for text in answers if re.search(r"[a-z)][0-9]+(?:[.,;:]|\s|$)", text)]
+    assert glued == []
+
+
+def test_every_back_link_is_named_by_the_words_it_shows(real_site):
+    """WCAG 2.5.3 Label in Name: a link's accessible name contains its visible text."""
+    checked = 0
+    for path, html_file in html_pages(real_site).items():
+        html = html_file.read_text("utf-8")
+        for attrs, text in re.findall(r'<a ([^>]*)>([^<]*)</a>', html.split('<ol class="references">', 1)[-1]
+                                      if '<ol class="references">' in html else ""):
+            label = re.search(r'aria-label="([^"]*)"', attrs)
+            if "#cite-" in attrs:
+                checked += 1
+                assert label is None or text.strip().lower() in label[1].lower(), (path, attrs, text)
+    assert checked > 100
 
 
 def test_every_page_has_json_ld_canonical_and_open_graph(small_site):

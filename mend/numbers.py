@@ -1,0 +1,135 @@
+"""The published-number check: every phone number in the output belongs to a vetted service.
+
+A wrong helpline number can send someone in danger to a stranger, so the build reads what it
+wrote, not what it meant to write: every ``tel:`` and ``sms:`` link and every phone-number-like
+run of digits in the text of every HTML page (and of the HTML each PDF is made from) must be a
+number that appears in the ``note`` of a ``confirmed`` or ``likely`` service entry whose
+evidence reports no conflict.  Anything else is an error naming the page and the number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as html_lib
+import re
+from pathlib import Path
+
+from .bibliography import Bibliography
+from .diagnostics import Report
+from .helpdata import CONFLICT_RE, ELIGIBLE, dial_digits
+
+# A run of digit groups joined by single spaces or hyphens; an all-capitals word may stand for
+# digits on the keypad (1-800-799-SAFE).  Digits inside DOIs, decimals, times and amounts are not
+# runs: the characters around them rule them out.
+NUMBER_RE = re.compile(r"(?<![\w.,/:£$€#+-])\+?\d+(?:[ \u00a0-](?:\d+|[A-Z]{3,}(?![a-z])))*(?![\w%]|[.,:/]\d)")
+# Words that make a short number (999, 85258) a phone number; without them "in 312 people" is not.
+PHONE_WORDS_RE = re.compile(r"\b(?:call|calls|calling|ring|dial|phone|text|texting|textphone|tty|freephone|"
+                            r"helpline|hotline|number|sms|emergency|triple zero)\b", re.I)
+LINK_RE = re.compile(r"""href=["'](tel|sms):([^"']*)["']""", re.I)
+UNSEEN_RE = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
+# Reference lists (a page's Sources and the Sources pages): their numbers are volumes, pages and
+# article numbers ("Clinical Psychology Review, 79, 101861"), never phone numbers.
+REFERENCE_RE = re.compile(r'<ol class="references">.*?</ol>|<p class="reference">.*?</p>', re.S)
+TAG_RE = re.compile(r"<[^>]*>")
+YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
+DATE_RE = re.compile(r"^\d{4}-\d\d-\d\d$")
+SENTENCE_END_RE = re.compile(r"[.!?]\s|\0\0")
+CONTEXT = 80           # characters before a short number searched for a phone word (same sentence)
+
+
+def allowed_numbers(bibliography: Bibliography) -> set[str]:
+    """The digits of every number in the notes of publishable service entries."""
+    allowed = set()
+    for source in bibliography.sources.values():
+        data = source.data
+        if data.get("note") and data.get("verified") in ELIGIBLE and not CONFLICT_RE.search(str(data.get("evidence", ""))):
+            allowed.update(dial_digits(m[0]) for m in NUMBER_RE.finditer(str(data["note"])))
+    return {digits for digits in allowed if len(digits) >= 3 and not YEAR_RE.match(digits)}
+
+
+def phone_numbers(html: str) -> list[tuple[str, int]]:
+    """(number as shown, offset in ``html``) for every phone link and phone-like number in the text."""
+    found = [(f"{m[1]}:{m[2]}", m.start()) for m in LINK_RE.finditer(html)]
+    text = _text_of(html)
+    for m in NUMBER_RE.finditer(text):
+        shown = m[0].replace("\u00a0", " ")
+        if _looks_like_phone(shown, text[max(0, m.start() - CONTEXT):m.start()]):
+            found.append((shown, -1))
+    return found
+
+
+def _text_of(html: str) -> str:
+    """What a reader sees, less reference lists: scripts and styles out, every tag a break (so
+    "123<sup>4</sup>" is two numbers)."""
+    return html_lib.unescape(TAG_RE.sub("\0", UNSEEN_RE.sub("\0", REFERENCE_RE.sub("\0", html))))
+
+
+def _looks_like_phone(shown: str, before: str) -> bool:
+    digits = shown if shown.isdigit() else dial_digits(shown)
+    if len(digits) < 3:             # most runs are citation numbers and counts: decided at once
+        return False
+    if DATE_RE.match(shown) or all(YEAR_RE.match(group) for group in re.split(r"[ -]", shown)):
+        return False
+    if len(digits) >= 6:
+        return True
+    sentence = SENTENCE_END_RE.split(before)[-1]
+    return bool(PHONE_WORDS_RE.search(sentence))
+
+
+def unverified(html: str, allowed: set[str]) -> list[tuple[str, int]]:
+    """The numbers in ``html`` that no publishable service's note has."""
+    return [(shown, offset) for shown, offset in phone_numbers(html)
+            if dial_digits(shown.split(":", 1)[-1]) not in allowed]
+
+
+def check_output(staging, names, site, report: Report, store) -> None:
+    """Check every HTML output in ``names``: in the staging folder, or in the published one
+    where it was kept.  An error points at the content file's line when the number is written
+    there.  Pages found clean are remembered in the store by the hash of their bytes salted
+    with the allowed numbers, so an unchanged page is not read again."""
+    allowed = allowed_numbers(site.bibliography)
+    salt = hashlib.sha256(" ".join(sorted(allowed)).encode()).digest()
+    sources = {page.output_path: (page.source, page.shown) for page in site.pages}
+    clean = []
+    for name in (n for n in names if n.endswith(".html") and not n.startswith("pagefind")):
+        path = staging.folder / name
+        if not path.is_file() and staging.published is not None:
+            path = staging.published.out / name
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        key = hashlib.sha256(salt + data).hexdigest()
+        if store.get("numbers", key) is not None:
+            continue
+        found = len(report.items)
+        check_text(data.decode("utf-8", "replace"), f"{site.project.out.name}/{name}", allowed, report,
+                   sources.get(name))
+        if len(report.items) == found:
+            clean.append((key, True))
+    store.put_many("numbers", clean)
+
+
+def check_text(html: str, shown: str, allowed: set[str], report: Report,
+               source: tuple[Path, str] | None = None) -> None:
+    """Report each unverified number in ``html``, the output shown as ``shown``."""
+    for number, offset in unverified(html, allowed):
+        where, line, col = _position(html, offset, number, shown, source)
+        report.error(where, line, col, "number-unverified",
+                     f"{shown} publishes the number '{number}', which is not in the note of any confirmed or "
+                     f"likely service entry",
+                     "take numbers only from the vetted library's notes (content/help.yaml renders them); "
+                     "a number whose entry reports conflicting numbers is never published")
+
+
+def _position(html: str, offset: int, number: str, shown: str,
+              source: tuple[Path, str] | None) -> tuple[str, int, int]:
+    """Where to point: the number in the content file when it is written there, else the output."""
+    bare = number.split(":", 1)[-1]
+    if source is not None and source[0].is_file():
+        text = source[0].read_text("utf-8", "replace")
+        at = text.find(bare)
+        if at >= 0:
+            return source[1], text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    if offset < 0:
+        offset = max(html.find(bare), 0)
+    return shown, html.count("\n", 0, offset) + 1, offset - html.rfind("\n", 0, offset)
