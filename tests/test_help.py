@@ -16,6 +16,7 @@ from conftest import ROOT, page
 from mend import numbers
 from mend.bibliography import load_bibliography
 from mend.diagnostics import Report
+from mend.store import Store
 
 HELP_YAML = (ROOT / "content" / "help.yaml").read_text("utf-8")
 SOURCES_YAML = (ROOT / "content" / "sources.yaml").read_text("utf-8")
@@ -200,7 +201,7 @@ def test_worksheet_pdfs_print_every_emergency_number_and_only_vetted_numbers(mak
     project = make_project({**help_files(), "content/worksheets/sheet.md": sheet})
     outcome = run(project, "build")
     assert outcome.code == 0, outcome.stderr
-    allowed = numbers.allowed_numbers(load_bibliography(project.content, project.root, project.root / "c", Report()))
+    allowed = numbers.allowed_numbers(load_bibliography(project.content, project.root, Store.in_memory(), Report()))
     for name in ("worksheets/sheet/sheet-a4.pdf", "worksheets/worksheets-letter.pdf"):
         text = " ".join(p.extract_text() for p in pypdf.PdfReader(project.out / name).pages).replace("\n", " ")
         assert "UK 999 or 112, Ireland 112 or 999, US 911, Canada 9-1-1, Australia 000" in text, name
