@@ -589,7 +589,7 @@ def check_claims(sentence: "Sentence", claims: Claims | None, sources: dict, voc
             f"{_cited_as(sentence.keys, designs)} cited for a claim about people",
             "a service or instrument supports only what it offers or measures; cite a study, or say what the "
             "service offers"))
-    narrow = _unnamed_narrow_group(sentence.text, cited, claims)
+    narrow = _unnamed_narrow_group(sentence.before + " " + sentence.text, cited, claims)
     hedged = not vocab.hedges.isdisjoint(reading.stems)     # "may", "might": a possibility, not a finding
     if narrow is not None and not hedged and not reading.clauses(vocab).instructs(0):
         found.append(ClaimProblem(
@@ -655,6 +655,7 @@ class Sentence:
     cited: bool = False            # a [@citation] or footnote in the sentence itself
     paragraph_cited: bool = False  # ... or anywhere in its paragraph
     keys: tuple[str, ...] = ()     # the bibliography keys the sentence cites, in order
+    before: str = ""               # the paragraph's text before the sentence (it may name a study's group)
 
 
 @dataclass(frozen=True)
@@ -797,6 +798,9 @@ def page_sentences(body: str, first_line: int = 1) -> tuple[list[Sentence], list
     return sentences, myths
 
 
+CONTEXT_CHARS = 600    # how far back in its paragraph a sentence may have named a study's group
+
+
 def _split_block(block: _Block) -> list[Sentence]:
     text = ""
     cited_at: list[tuple[int, tuple[str, ...]]] = []   # (offset in text, keys) of each citation, in order
@@ -820,8 +824,9 @@ def _split_block(block: _Block) -> list[Sentence]:
             keys = tuple(dict.fromkeys(key for _, ks in inside for key in ks))
             offset, line, col = where[bisect.bisect_right(starts, first) - 1]
             col = col + first - offset if col else 0
+            before = " ".join(text[max(0, first - CONTEXT_CHARS):first].split()) if keys else ""
             sentences.append(Sentence(stripped, line, col, block.kind, block.in_myth, bool(inside),
-                                      bool(cited_at), keys))
+                                      bool(cited_at), keys, before))
         start = end
     return sentences
 
