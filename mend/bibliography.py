@@ -28,11 +28,13 @@ from .store import Store
 
 SOURCES_FILE = "sources.yaml"
 STYLE = Path(__file__).parent / "styles" / "apa.csl"
-CHECKS_VERSION = 1          # bump when the entry checks change, so cached results are redone
+CHECKS_VERSION = 2          # bump when the entry checks change, so cached results are redone
 ELIGIBLE = ("confirmed", "likely")
 VERIFIED_VALUES = ("confirmed", "likely", "corrected", "doubtful")
 # Our own fields: kept in sources.yaml, never sent to the CSL processor.
-EDITORIAL_FIELDS = ("verified", "evidence", "finding", "finding_note", "design", "design_note", "sample", "note",
+# design, sample, finding_note, design_note: what the editorial claim checks read (mend/editorial.py);
+# checked and language: when a service was last seen, and the language it is offered in.
+EDITORIAL_FIELDS = ("verified", "evidence", "finding", "note", "design", "sample", "finding_note", "design_note",
                     "checked", "language")
 KEY = r"\w(?:[\w.:-]*\w)?"        # a citation key: letters, digits and _, with inner '.', ':' and '-'
 KEY_RE = re.compile(rf"^{KEY}$")

@@ -2,7 +2,8 @@
 reads has changed, the rest run on every core.
 
 A page's findings depend on its file and on a few site-wide inputs (the rules, the
-bibliography's keys, the reading-grade and review settings, today's date, Mend's code):
+bibliography's keys and each entry's design and sample, the reading-grade and review
+settings, today's date, Mend's code):
 those make the ``salt`` of every page's key.
 """
 
@@ -54,8 +55,8 @@ def _salt(site, today: dt.date) -> str:
     rules_file = site.project.content / editorial.RULES_FILE
     rules = rules_file.read_bytes().decode("utf-8", "replace") if rules_file.is_file() else None
     return hashlib.sha256(json.dumps([site.engine, rules, sorted(editorial.source_keys(site) or ()),
-                                      site.config.reading_grade_max, site.config.review_interval_months,
-                                      today.isoformat()]).encode()).hexdigest()
+                                      editorial.claim_inputs(site), site.config.reading_grade_max,
+                                      site.config.review_interval_months, today.isoformat()]).encode()).hexdigest()
 
 
 def _to_json(found: editorial.PageFindings, diagnostics: list) -> dict:

@@ -118,6 +118,9 @@ class Vocabulary:
     nominal: re.Pattern | None               # right before a match, makes it a topic: "trying to"
     rebuttal: re.Pattern | None              # the claim is denied: "no evidence", "myth"
     concept_needs: dict[str, Need | None] = field(default_factory=dict)   # name -> what any phrase needs
+    imperatives: set[str] = field(default_factory=set)     # words that open an instruction: "go", "post"
+    lead_ins: set[str] = field(default_factory=set)        # skipped before one: "just", "then"
+    instructions: re.Pattern | None = None                 # "you should", "try", "the trick is"
     compound_firsts: set[str] = field(default_factory=set)               # first stems of the compounds
 
 
@@ -283,6 +286,7 @@ class Rules:
     rules: list[Rule]
     vocab: Vocabulary
     shown: str = ""
+    claims: "Claims | None" = None
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -290,7 +294,7 @@ class Rules:
 
 RULE_KEYS = {"id", "family", "stance", "match", "message", "rewrite", "why", "unless_cited"}
 TOP_KEYS = {"compounds", "negators", "hedges", "clause_words", "subordinators", "describing", "rebuttal", "nominal",
-            "concepts", "rules"}
+            "imperatives", "lead_ins", "instructions", "claims", "concepts", "rules"}
 
 
 def load_rules(content_dir: Path, display_root: Path, report: Report,
@@ -339,9 +343,10 @@ def parse_rules(data, root, shown: str, report: Report, source_keys: set[str] | 
             continue
         ids.add(rule.id)
         rules.append(rule)
+    claims = parse_claims(data.get("claims"), nodes.get("claims"), vocab, data.get("concepts") or {}, problem)
     if len(report.errors()) > before:
         return None
-    return Rules(rules, vocab, shown)
+    return Rules(rules, vocab, shown, claims)
 
 
 def _searcher(regex: str) -> re.Pattern:
@@ -374,11 +379,13 @@ def _vocabulary(data: dict, nodes: dict, problem) -> Vocabulary:
     vocab.hedges = {t.stem for w in words("hedges") for t in words_of(w, compounds)}
     vocab.clause_words = {t.stem for w in words("clause_words") for t in words_of(w, compounds)}
     vocab.subordinators = {t.stem for w in words("subordinators") for t in words_of(w, compounds)}
+    vocab.imperatives = {w.lower() for w in words("imperatives")}
+    vocab.lead_ins = {w.lower() for w in words("lead_ins")}
     concepts = data.get("concepts") or {}
     if not isinstance(concepts, dict) or not all(isinstance(v, list) for v in concepts.values()):
         problem(nodes.get("concepts"), "'concepts' must map names to lists of phrases")
         concepts = {}
-    for key in ("describing", "rebuttal", "nominal"):
+    for key in ("describing", "rebuttal", "nominal", "instructions"):
         phrases = words(key)
         try:
             regex = "|".join(compile_pattern(p, vocab, concepts) for p in phrases)
@@ -448,6 +455,194 @@ def _parse_rule(raw, node, vocab: Vocabulary, concepts_raw: dict, problem, sourc
                 tuple(needs), _any_of([_rarest(list(n)) for n in needs]))
 
 
+# ------------------------------------------------------------------ claim strength
+
+CLAIM_KEYS = {"causal", "experimental", "trials", "non_experimental", "not_about_people", "about_people",
+              "narrow_samples"}
+NARROW_KEYS = {"group", "sample", "named_by"}
+
+
+@dataclass(frozen=True)
+class NarrowSample:
+    group: str                  # "students": shown in the warning
+    in_sample: re.Pattern       # finds it in a source's `sample`
+    named: re.Pattern           # a sentence that matches names the group
+
+
+@dataclass
+class Claims:
+    """The ``claims:`` section of the rules file: what a cited sentence may say, given its sources."""
+
+    causal: list[re.Pattern]
+    experimental: set[str]              # designs that support causal words
+    trials: tuple[set[str], re.Pattern | None]   # reviews that do, when their sample is of trials
+    non_experimental: set[str]          # designs that do not
+    not_about_people: set[str]          # service, instrument: no finding about people at all
+    about_people: re.Pattern | None     # a sentence that says something about people
+    narrow: list[NarrowSample]
+
+
+def _word_regex(phrases: list[str]) -> re.Pattern | None:
+    """Phrases as whole words; case matters only for a phrase written in capitals ("US")."""
+    if not phrases:
+        return None
+    def one(phrase: str) -> str:
+        body = r"\s+".join(map(re.escape, phrase.split()))
+        return ("(?-i:" + body + ")" if phrase.isupper() else body)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(one, phrases)) + r")(?![\w-])", re.I)
+
+
+def parse_claims(raw, node, vocab: Vocabulary, concepts: dict, problem) -> Claims | None:
+    if raw is None:
+        return None
+    fields = _mapping_nodes(node)
+    if not isinstance(raw, dict):
+        problem(node, "'claims' must be a mapping", "see the comments at the top of the rules file")
+        return None
+    for key in raw:
+        if key not in CLAIM_KEYS:
+            problem(fields.get(key), f"unknown key 'claims: {key}'" + _close(key, CLAIM_KEYS))
+
+    def strings(key) -> list[str]:
+        value = raw.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problem(fields.get(key, node), f"'claims: {key}' must be a list of words or patterns")
+            return []
+        return value
+
+    def patterns(key) -> list[re.Pattern]:
+        compiled = []
+        for text in strings(key):
+            try:
+                compiled.append(_searcher(compile_pattern(text, vocab, concepts)))
+            except (PatternError, re.error) as exc:
+                problem(fields.get(key), f"'claims: {key}': pattern '{text}': {exc}")
+        return compiled
+
+    trials = raw.get("trials") or {}
+    trial_fields = _mapping_nodes(fields.get("trials"))
+    if not isinstance(trials, dict) or set(trials) - {"designs", "sample"}:
+        problem(fields.get("trials", node), "'claims: trials' must have 'designs' and 'sample' lists")
+        trials = {}
+    trial_designs = trials.get("designs") or []
+    trial_words = trials.get("sample") or []
+    if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (trial_designs, trial_words)):
+        problem(trial_fields.get("designs", node), "'claims: trials' must have 'designs' and 'sample' lists")
+        trial_designs, trial_words = [], []
+    about = patterns("about_people")
+    return Claims(patterns("causal"), set(strings("experimental")), (set(trial_designs), _word_regex(trial_words)),
+                  set(strings("non_experimental")), set(strings("not_about_people")),
+                  re.compile("|".join(p.pattern for p in about)) if about else None,
+                  _narrow_samples(raw.get("narrow_samples"), fields.get("narrow_samples"), problem))
+
+
+def _narrow_samples(raw, node, problem) -> list[NarrowSample]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problem(node, "'claims: narrow_samples' must be a list of {group, sample, named_by}")
+        return []
+    found = []
+    for item, item_node in zip(raw, node.value if isinstance(node, yaml.SequenceNode) else []):
+        ok = (isinstance(item, dict) and set(item) == NARROW_KEYS and isinstance(item["group"], str)
+              and all(isinstance(item[k], list) and item[k] and all(isinstance(x, str) for x in item[k])
+                      for k in ("sample", "named_by")))
+        if not ok:
+            problem(item_node, "each narrow sample needs 'group' (a name), 'sample' and 'named_by' (lists of words)")
+            continue
+        found.append(NarrowSample(item["group"], _word_regex(item["sample"]), _word_regex(item["named_by"])))
+    return found
+
+
+@dataclass(frozen=True)
+class ClaimProblem:
+    code: str                   # "causal", "sample" or "source"
+    severity: str               # "error" or "warning"
+    col: int                    # where in the sentence it starts
+    message: str
+    hint: str
+
+
+def check_claims(sentence: "Sentence", claims: Claims | None, sources: dict, vocab: Vocabulary) -> list[ClaimProblem]:
+    """What a cited sentence says, weighed against the design and sample of what it cites.
+    ``sources`` maps keys to their entries (``design``, ``sample``, ``finding_note``)."""
+    cited = [sources[k] for k in sentence.keys if k in sources]
+    if claims is None or not cited or sentence.kind == "heading":
+        return []
+    reading = read_sentence(sentence, vocab)
+    found = []
+    causal = _causal_word(reading, claims, vocab)
+    designs = [str(entry.get("design", "")) for entry in cited]
+    correlational = claims.non_experimental | claims.trials[0]     # a review of other designs is no better
+    if causal is not None and all(d in correlational for d in designs) and \
+            not any(_supports_causes(entry, claims) for entry in cited):
+        start, word = causal
+        notes = [str(e["finding_note"]) for e in cited if e.get("finding_note")]
+        found.append(ClaimProblem(
+            "causal", "error", start,
+            f"'{word}' states a cause, but {_cited_as(sentence.keys, designs)} can only show what went together",
+            "say what was seen: 'was linked to', 'went with'" + (f" (the library's note: {notes[0]})" if notes else "")))
+    about_people = claims.about_people is not None and bool(claims.about_people.search(reading.string))
+    if about_people and all(d in claims.not_about_people for d in designs) and not reading.clauses(vocab).instructs(0):
+        found.append(ClaimProblem(
+            "source", "warning", 0,
+            f"{_cited_as(sentence.keys, designs)} cited for a claim about people",
+            "a service or instrument supports only what it offers or measures; cite a study, or say what the "
+            "service offers"))
+    narrow = _unnamed_narrow_group(sentence.before + " " + sentence.text, cited, claims)
+    hedged = not vocab.hedges.isdisjoint(reading.stems)     # "may", "might": a possibility, not a finding
+    if narrow is not None and not hedged and not reading.clauses(vocab).instructs(0):
+        found.append(ClaimProblem(
+            "sample", "warning", 0,
+            f"the finding comes from {narrow} only, but the sentence states it about everyone",
+            f"name the group, e.g. 'in one study of {narrow}', or cite a broader source"))
+    return found
+
+
+def _causal_word(reading: "_Reading", claims: Claims, vocab: Vocabulary) -> tuple[int, str] | None:
+    """(offset in the sentence, words) of the first causal wording that no negation or hedge
+    earlier in its clause softens ("may help", "did not cause")."""
+    for searcher in claims.causal:
+        for match in searcher.finditer(reading.string):
+            start = bisect.bisect_left(reading.offsets, match.start(1))
+            end = max(bisect.bisect_left(reading.offsets, match.end(1) - 1), start + 1)
+            clauses = reading.clauses(vocab)
+            clause_start, _ = clauses.clause_of(start)
+            if clauses.any_before(vocab.negators | vocab.hedges, clause_start, start):
+                continue
+            a, b = reading.spans[start][0], reading.spans[end - 1][1]
+            return a, reading.sentence.text[a:b]
+    return None
+
+
+def _supports_causes(entry: dict, claims: Claims) -> bool:
+    design = str(entry.get("design", ""))
+    if design in claims.experimental:
+        return True
+    designs, trial_words = claims.trials
+    return design in designs and trial_words is not None and bool(trial_words.search(str(entry.get("sample", ""))))
+
+
+def _cited_as(keys: tuple[str, ...], designs: list[str]) -> str:
+    shown = ", ".join(f"{k} ({d or 'no design'})" for k, d in zip(keys, designs))
+    return ("its source " if len(keys) == 1 else "its sources ") + shown
+
+
+def _unnamed_narrow_group(text: str, cited: list[dict], claims: Claims) -> str | None:
+    """The narrow group the finding comes from, when every cited source studied only a
+    narrow group and the sentence names none of them; None otherwise."""
+    groups = []
+    for entry in cited:
+        sample = str(entry.get("sample", ""))
+        narrow = [n for n in claims.narrow if n.in_sample.search(sample)]
+        if not narrow:
+            return None             # one broad source covers the claim
+        groups.append(narrow)
+    if any(n.named.search(text) for narrow in groups for n in narrow):
+        return None
+    return groups[0][0].group
+
+
 # ------------------------------------------------------------------ sentences of a page
 
 @dataclass(frozen=True)
@@ -459,6 +654,8 @@ class Sentence:
     in_myth: bool = False
     cited: bool = False            # a [@citation] or footnote in the sentence itself
     paragraph_cited: bool = False  # ... or anywhere in its paragraph
+    keys: tuple[str, ...] = ()     # the bibliography keys the sentence cites, in order
+    before: str = ""               # the paragraph's text before the sentence (it may name a study's group)
 
 
 @dataclass(frozen=True)
@@ -477,21 +674,26 @@ _FOOTNOTE_DEF_RE = re.compile(r"^\[\^[^\]]+\]:\s*")
 _TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _ATTR_LINE_RE = re.compile(r"^\s*\{[:#.][^}]*\}\s*$")
 
-_MASKS = [   # (regex, group to keep or None): markup that is not prose
-    (re.compile(r"<!--.*?-->"), None),
+# Markup that is not prose, as (regex, group to keep or None).  No bracket class may
+# cross the bracket it closes ("[^\[\]]", not "[^\]]"): a scan that starts at every "["
+# then stops at the next one, so each mask is linear in the line however the brackets
+# fall ("[@" x 200,000 once took minutes).  Comments are found by ``_mask_comments``.
+_MASKS = [
     (re.compile(r"`[^`]*`"), None),
-    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), None),
-    (re.compile(r"\[(@[^\]]*|[^\]]*;\s*@[^\]]*|see @[^\]]*)\]"), None),
-    (re.compile(r"\[\^[^\]]+\]:?"), None),
-    (re.compile(r"\[[a-z_]+:[^\]]*\]"), None),
-    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), 1),
-    (re.compile(r"\[([^\]]*)\]\[[^\]]*\]"), 1),
-    (re.compile(r"<(?:https?|mailto|tel|sms):[^>]*>"), None),
-    (re.compile(r"\{[:#.][^}]*\}"), None),
+    (re.compile(r"!\[[^\[\]]*\]\((?:[^()]|\([^()]*\))*\)"), None),
+    (re.compile(r"\[([^\[\]]*)\]"), "citation"),           # [@a], [see @a], [p. 3; @b]
+    (re.compile(r"\[\^[^\[\]]+\]:?"), None),
+    (re.compile(r"\[[a-z_]+:[^\[\]]*\]"), None),
+    (re.compile(r"\[([^\[\]]*)\]\((?:[^()]|\([^()]*\))*\)"), 1),
+    (re.compile(r"\[([^\[\]]*)\]\[[^\[\]]*\]"), 1),
+    (re.compile(r"<(?:https?|mailto|tel|sms):[^<>]*>"), None),
+    (re.compile(r"\{[:#.][^{}]*\}"), None),
     (re.compile(r"\*\*|__|\*|~~|(?<!\w)_|_(?!\w)"), None),
 ]
+_CITATION_INNER_RE = re.compile(r"^(?:see )?@|;\s*@")
 _MARKUP_CHAR_RE = re.compile(r"[<`\[{*_~]")     # every mask above starts with or needs one of these
-_CITATION_RE = re.compile(r"\[(?:[^\]]*@[\w:.#$%&\-+?<>~/]+[^\]]*)\]|\[\^[^\]]+\](?!:)")
+_CITATION_RE = re.compile(r"\[([^\[\]]*)\](?!:)")             # [@key ...] or a footnote reference [^1]
+_CITED_KEY_RE = re.compile(r"(?<![\w\\])@(\w(?:[\w.:-]*\w)?)")     # bibliography.KEY after an @
 _WORD_CHAR_RE = re.compile(r"\w")
 _SPLIT_RE = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9£$])")
 
@@ -500,8 +702,11 @@ def _mask(line: str) -> str:
     """The line with markup replaced by spaces, so columns stay where they were."""
     if not _MARKUP_CHAR_RE.search(line):
         return line       # most lines: none of the masks can match
+    line = _mask_comments(line)
     for regex, keep in _MASKS:
         def blank(m, keep=keep):
+            if keep == "citation":
+                return " " * len(m.group()) if _CITATION_INNER_RE.search(m.group(1)) else m.group()
             if keep is None:
                 return " " * len(m.group())
             inner = m.group(keep)
@@ -509,6 +714,20 @@ def _mask(line: str) -> str:
             return " " * start + inner + " " * (len(m.group()) - start - len(inner))
         line = regex.sub(blank, line)
     return line
+
+
+def _mask_comments(line: str) -> str:
+    """Blank each ``<!-- ... -->``; one left open runs to the end of the line.  A scan with
+    str.find, because ``<!--.*?-->`` restarts at every "<!--" of a line that never closes."""
+    pieces, pos = [], 0
+    while (start := line.find("<!--", pos)) != -1:
+        end = line.find("-->", start + 4)
+        if end == -1:
+            break         # never closed: left as text, as Markdown leaves it
+        end += 3
+        pieces += [line[pos:start], " " * (end - start)]
+        pos = end
+    return "".join(pieces) + line[pos:] if pieces else line
 
 
 def _blank_prefix(line: str, regex: re.Pattern) -> str:
@@ -579,30 +798,49 @@ def page_sentences(body: str, first_line: int = 1) -> tuple[list[Sentence], list
     return sentences, myths
 
 
+CONTEXT_CHARS = 600    # how far back in its paragraph a sentence may have named a study's group
+
+
 def _split_block(block: _Block) -> list[Sentence]:
-    text, cited_at = "", set()
+    text = ""
+    cited_at: list[tuple[int, tuple[str, ...]]] = []   # (offset in text, keys) of each citation, in order
     where = []            # (offset in text, line, column there): one per line, and 0 for each joining space
     for line_no, masked, raw in block.pieces:
         if text:
             where.append((len(text), line_no, 0))
             text += " "
-        for match in _CITATION_RE.finditer(raw):
-            cited_at.add(len(text) + match.start())
+        cited_at += [(len(text) + match.start(), keys) for match, keys in _citations(raw)]
         where.append((len(text), line_no, 1))
         text += masked
     starts = [offset for offset, _, _ in where]
+    cite_starts = [offset for offset, _ in cited_at]
     sentences, start = [], 0
     for end in [m.start() for m in _SPLIT_RE.finditer(text)] + [len(text)]:
         chunk = text[start:end]
         stripped = " ".join(chunk.split())
         if _WORD_CHAR_RE.search(stripped):
             first = start + len(chunk) - len(chunk.lstrip())
-            cited = any(start <= pos < end + 1 for pos in cited_at)
+            inside = cited_at[bisect.bisect_left(cite_starts, start):bisect.bisect_left(cite_starts, end + 1)]
+            keys = tuple(dict.fromkeys(key for _, ks in inside for key in ks))
             offset, line, col = where[bisect.bisect_right(starts, first) - 1]
             col = col + first - offset if col else 0
-            sentences.append(Sentence(stripped, line, col, block.kind, block.in_myth, cited, bool(cited_at)))
+            before = " ".join(text[max(0, first - CONTEXT_CHARS):first].split()) if keys else ""
+            sentences.append(Sentence(stripped, line, col, block.kind, block.in_myth, bool(inside),
+                                      bool(cited_at), keys, before))
         start = end
     return sentences
+
+
+def _citations(raw: str):
+    """(match, cited keys) of each [@citation] and footnote reference [^n] in a raw line."""
+    for match in _CITATION_RE.finditer(raw):
+        inner = match.group(1)
+        if inner.startswith("^") and len(inner) > 1:
+            yield match, ()
+        elif "@" in inner:
+            keys = tuple(_CITED_KEY_RE.findall(inner))
+            if keys:
+                yield match, keys
 
 
 # ------------------------------------------------------------------ matching
@@ -625,6 +863,8 @@ class _Reading:
     stems: list[str]
     words: list[str]              # as written, lower-cased
     keys: set[str]                # stems and words: what the rules' Needs look for
+    _clauses: _Clauses | None = None
+    _spans: dict = field(default_factory=dict)     # searcher -> where it matches, for found_outside
 
     @functools.cached_property
     def spans(self) -> list[tuple[int, int]]:
@@ -636,6 +876,22 @@ class _Reading:
         """What the patterns match: " stem/word stem/word ... ", each followed by one space.
         Made only for a sentence some rule's Needs let through."""
         return " " + "".join(f"{s}/{w} " for s, w in zip(self.stems, self.words))
+
+    def clauses(self, vocab: Vocabulary) -> _Clauses:
+        if self._clauses is None:
+            self._clauses = read_clauses(self.stems, self.words, vocab)
+        return self._clauses
+
+    def found_outside(self, searcher: re.Pattern | None, a: int, b: int) -> bool:
+        """Whether ``searcher`` matches somewhere in ``string`` that does not overlap [a, b)."""
+        if searcher is None:
+            return False
+        key = id(searcher)
+        if key not in self._spans:      # the earliest end and the latest start of any match
+            spans = [(m.start(1), m.end(1)) for m in searcher.finditer(self.string)]
+            self._spans[key] = (min((e for _, e in spans), default=None), max((s for s, _ in spans), default=None))
+        first_end, last_start = self._spans[key]
+        return first_end is not None and (first_end <= a or last_start >= b)
 
     @functools.cached_property
     def offsets(self) -> list[int]:
@@ -686,70 +942,149 @@ def _first_hit(rule: Rule, reading: _Reading, vocab: Vocabulary) -> tuple[int, i
 
 def _ruled_out(rule: Rule, reading: _Reading, vocab: Vocabulary, start: int, end: int) -> bool:
     """Whether the sentence negates, conditions or describes what matched between tokens start and end."""
-    stems = reading.stems
-    clause_start, in_condition = _clause_of(stems, start, vocab)
+    clauses = reading.clauses(vocab)
+    clause_start, in_condition = clauses.clause_of(start)
     if rule.stance == "advice" and in_condition:
         return True           # "if you keep texting, ..." states a condition, not advice
-    before = [s for i, s in enumerate(stems[clause_start:start], clause_start)
-              if i not in _inner_conditions(stems, start, vocab)]
-    if any(s in vocab.negators for s in before):
+    if clauses.any_before(vocab.negators, clause_start, start):
         return True
-    if rule.stance == "claim" and any(s in vocab.hedges for s in before):
+    if rule.stance == "claim" and clauses.any_before(vocab.hedges, clause_start, start):
         return True
     a, b = reading.offsets[start], reading.offsets[end]
-    outside = reading.string[:a] + " " * (b - a) + reading.string[b:]
-    if vocab.rebuttal is not None and vocab.rebuttal.search(outside):
+    if reading.found_outside(vocab.rebuttal, a, b):
         return True
     if rule.stance != "advice":
         return False
-    if reading.sentence.cited:
-        return True           # a cited sentence reports what a study found
-    if vocab.nominal is not None and vocab.nominal.search(reading.string[:a]):
+    if vocab.nominal is not None and vocab.nominal.search(reading.string, max(0, a - 80), a):
         return True           # "trying to make someone jealous ..." names the act as a topic
-    return vocab.describing is not None and bool(vocab.describing.search(outside))
+    if clauses.instructs(start):
+        return False          # an instruction is advice, whatever it cites or names
+    # A sentence that reports research ("in one study", "people who ...") or names the harm
+    # describes the tactic; a citation alone does not make it a report.
+    return reading.found_outside(vocab.describing, a, b)
 
 
-def _clause_of(stems: list[str], position: int, vocab: Vocabulary) -> tuple[int, bool]:
-    """Where the clause holding ``position`` starts, and whether it is a leading condition ("if ..., ").
+@dataclass
+class _Clauses:
+    """Where the clauses of one sentence start, worked out once (every rule's matches ask)."""
 
-    A clause starts after ; : and dashes, after "but"/"however" (the rules' clause_words),
-    and at ", so" and ", and".  A leading "if/when/once ..." clause ends at its comma.
-    """
-    start = 0
-    for i in range(position):
+    stems: list[str]
+    starts: list[int]             # per word (and one past the end): where its clause starts
+    leading_end: dict             # clause start -> comma closing its leading "if ..." condition, or None
+    inner_close: list             # per word: the comma closing the ", even if ...," it sits in, or None
+    inner_open: list              # per word: where that inner condition opens
+    hard_starts: list[int]        # per word: start of its stretch between ; : and dashes
+    instruction: list[bool]       # per hard stretch start: is that stretch an instruction?
+    counts: dict = field(default_factory=dict)   # id(word set) -> prefix counts outside inner conditions
+
+    def clause_of(self, position: int) -> tuple[int, bool]:
+        """Where the clause holding ``position`` starts, and whether it is a leading condition."""
+        start = self.starts[position]
+        if start < len(self.stems) and start in self.leading_end:
+            comma = self.leading_end[start]
+            if comma is None:
+                return start, False
+            return (comma + 1, False) if comma < position else (start, True)
+        return start, False
+
+    def any_before(self, words: set[str], start: int, position: int) -> bool:
+        """Whether one of ``words`` stands in [start, position), outside any ", even if ...,"
+        that closes before ``position`` (its negation belongs to it alone)."""
+        if start >= position:
+            return False
+        outer, full = self._prefix(words)
+        found = outer[position] - outer[start]
+        last = position - 1        # an inner condition still open at position counts in full
+        close = self.inner_close[last]
+        if close is not None and close >= position:
+            opened = max(self.inner_open[last], start)
+            found += full[position] - full[opened]
+        return found > 0
+
+    def _prefix(self, words: set[str]) -> tuple[list[int], list[int]]:
+        key = id(words)
+        if key not in self.counts:
+            outer, full = [0], [0]
+            for i, stem_ in enumerate(self.stems):
+                hit = stem_ in words
+                full.append(full[-1] + hit)
+                outer.append(outer[-1] + (hit and self.inner_close[i] is None))
+            self.counts[key] = (outer, full)
+        return self.counts[key]
+
+    def instructs(self, position: int) -> bool:
+        return self.instruction[self.hard_starts[position]]
+
+
+def read_clauses(stems: list[str], words: list[str], vocab: Vocabulary) -> _Clauses:
+    """Clause starts: after ; : and dashes, after "but"/"however" (the rules' clause_words),
+    and at ", so" and ", and".  A leading "if/when/once ..." clause ends at its comma; a
+    list inside it ("every time you talk, see them or check their profile, ...") runs on
+    to the next comma.  Linear in the sentence."""
+    n = len(stems)
+    starts, hard, current, hard_current = [], [], 0, 0
+    for i in range(n + 1):
+        if i < n and stems[i] in ("so", "and") and i > 0 and stems[i - 1] == ",":
+            current = i           # ", so they ..." opens a clause of its own, purpose word included
+        starts.append(current)
+        hard.append(hard_current)
+        if i == n:
+            break
         word = stems[i]
         if word in CLAUSE_BREAKS or word in vocab.clause_words:
-            start = i + 1
-        elif word in ("so", "and") and i > 0 and stems[i - 1] == ",":
-            start = i + 1
-    if start < len(stems) and stems[start] in vocab.subordinators:
-        comma = _condition_end(stems, start)
-        if comma is None:
-            return start, False
-        if comma < position:
-            return comma + 1, False
-        return start, True
-    return start, False
+            current = i + 1
+        if word in CLAUSE_BREAKS:
+            hard_current = i + 1
+    commas = [i for i, w in enumerate(stems) if w == ","]
+    joined = [0]                       # prefix counts of "or"/"and": a list inside a condition
+    for w in stems:
+        joined.append(joined[-1] + (w in ("or", "and")))
+    clean_from: list[int | None] = [None] * len(commas)
+    following = None
+    for k in range(len(commas) - 2, -1, -1):
+        if joined[commas[k + 1]] - joined[commas[k] + 1] == 0:
+            following = k
+        clean_from[k] = following
+    leading_end = {}
+    for start in set(starts):
+        if start < n and stems[start] in vocab.subordinators:
+            k = bisect.bisect_left(commas, start)
+            if k >= len(commas):
+                leading_end[start] = None
+            else:
+                clean = clean_from[k]
+                leading_end[start] = commas[clean] if clean is not None else commas[-1]
+    inner_close: list[int | None] = [None] * (n + 1)
+    inner_open = [0] * (n + 1)
+    for i in range(1, n):
+        if stems[i - 1] == "," and stems[i] in vocab.subordinators:
+            k = bisect.bisect_left(commas, i)
+            if k < len(commas):
+                for j in range(i, commas[k]):
+                    inner_close[j], inner_open[j] = commas[k], i
+    clauses = _Clauses(stems, starts, leading_end, inner_close, inner_open, hard, [False] * (n + 1))
+    for start in set(hard):
+        clauses.instruction[start] = _is_instruction(stems, words, start, vocab, clauses)
+    return clauses
 
 
-def _inner_conditions(stems: list[str], position: int, vocab: Vocabulary) -> set[int]:
-    """Word positions of ", even if you aren't," and the like before ``position``: their
-    negations belong to them, not to the rest of the sentence."""
-    inside: set[int] = set()
-    for i in range(1, position):
-        if stems[i - 1] == "," and stems[i] in vocab.subordinators and "," in stems[i:position]:
-            inside.update(range(i, stems.index(",", i)))
-    return inside
-
-
-def _condition_end(stems: list[str], start: int) -> int | None:
-    """The comma that closes a leading condition.  A list inside it ("every time you
-    talk, see them or check their profile, ...") runs on to the next comma."""
-    commas = [i for i in range(start, len(stems)) if stems[i] == ","]
-    for this, after in zip(commas, commas[1:]):
-        if not {"or", "and"} & set(stems[this + 1:after]):
-            return this
-    return commas[-1] if commas else None
+def _is_instruction(stems: list[str], words: list[str], start: int, vocab: Vocabulary, clauses: _Clauses) -> bool:
+    """Whether the stretch of a sentence from ``start`` to the next ; : or dash tells the
+    reader to do something: it opens (after any leading "if ..., ") with an imperative, or
+    says "you should", "try", "the trick is" (the rules' ``instructions``)."""
+    end = next((i for i in range(start, len(stems)) if stems[i] in CLAUSE_BREAKS), len(stems))
+    first = start
+    comma = clauses.leading_end.get(start)
+    if comma is not None and comma < end:
+        first = comma + 1
+    while first < end and words[first] in vocab.lead_ins:
+        first += 1
+    if first < end and words[first] in vocab.imperatives:
+        return True
+    if vocab.instructions is None:
+        return False
+    stretch = " " + "".join(f"{s}/{w} " for s, w in zip(stems[start:end], words[start:end]))
+    return bool(vocab.instructions.search(stretch))
 
 
 # ------------------------------------------------------------------ pages
@@ -767,6 +1102,7 @@ class PageFindings:
     violations: int = 0
     next_review: dt.date | None = None
     grade_max: int = 8          # the ceiling that applied (reading_grade_max in content/site.yaml)
+    cites: list = field(default_factory=list)   # the bibliography keys the page cites, in order of first use
 
 
 def check_site(site, report: Report, today: dt.date, check_pages=None,
@@ -778,10 +1114,11 @@ def check_site(site, report: Report, today: dt.date, check_pages=None,
     worker processes or answer it from a cache (the checks of one page are pure).
     ``loaded_rules`` keeps compiled rules between builds of one process (``serve``)."""
     rules = _rules_for(site, report, loaded_rules)
+    sources = claim_sources(site)
 
     def check(page) -> tuple[PageFindings, list]:
         own = Report()
-        return check_page(page, rules, site.config, own, today), own.items
+        return check_page(page, rules, site.config, own, today, sources), own.items
 
     findings = {}
     checked = check_pages(site.pages, check) if check_pages else [check(page) for page in site.pages]
@@ -808,6 +1145,23 @@ def _rules_for(site, report: Report, loaded: dict | None) -> Rules | None:
     return rules
 
 
+def claim_sources(site) -> dict[str, dict]:
+    """What the claim checks read of each bibliography entry.  (A cache of editorial results
+    must be keyed by this too: ``claim_inputs``.)"""
+    if not (site.project.content / "sources.yaml").is_file():
+        return {}
+    return {key: {f: source.data[f] for f in CLAIM_FIELDS if f in source.data}
+            for key, source in site.bibliography.sources.items()}
+
+
+CLAIM_FIELDS = ("design", "sample", "finding_note")
+
+
+def claim_inputs(site) -> str:
+    """The bibliography fields the editorial results depend on, as one string for a cache key."""
+    return repr(sorted((k, sorted(v.items())) for k, v in claim_sources(site).items()))
+
+
 def source_keys(site) -> set[str] | None:
     """Keys of the loaded bibliography, to check the rules' 'why'; None when there is none."""
     if not (site.project.content / "sources.yaml").is_file():
@@ -815,10 +1169,12 @@ def source_keys(site) -> set[str] | None:
     return set(site.bibliography.sources)
 
 
-def check_page(page, rules: Rules | None, config, report: Report, today: dt.date) -> PageFindings:
-    sentences, violations = check_page_text(page, rules, report)
+def check_page(page, rules: Rules | None, config, report: Report, today: dt.date,
+               sources: dict | None = None) -> PageFindings:
+    sentences, violations = check_page_text(page, rules, report, sources)
     found = PageFindings(page.shown, violations=len(violations), next_review=page.meta["next_review"],
-                         grade_max=config.reading_grade_max)
+                         grade_max=config.reading_grade_max,
+                         cites=list(dict.fromkeys(k for s in sentences for k in s.keys)))
     prose = [s for s in sentences if s.kind == "text"]
     measured = measure([s.text for s in prose])
     found.words, found.grade = measured.words, measured.grade
@@ -833,8 +1189,10 @@ def check_page(page, rules: Rules | None, config, report: Report, today: dt.date
     return found
 
 
-def check_page_text(page, rules: Rules | None, report: Report) -> tuple[list[Sentence], list[Violation]]:
-    """Rules and myth blocks of one page; violations are added to ``report``."""
+def check_page_text(page, rules: Rules | None, report: Report,
+                    sources: dict | None = None) -> tuple[list[Sentence], list[Violation]]:
+    """Rules, claim strength and myth blocks of one page; problems are added to ``report``.
+    ``sources`` (key -> design, sample, finding_note) turns on the claim checks."""
     sentences, myths = page_sentences(page.body, page.body_line)
     myths_allowed = page.meta.get("allow_myths") is True
     for myth in myths if not myths_allowed else ():
@@ -851,6 +1209,10 @@ def check_page_text(page, rules: Rules | None, report: Report) -> tuple[list[Sen
                          f"{rule.message} (\"{_excerpt(sentence.text)}\")",
                          f"{rule.rewrite} [why: {', '.join(rule.why)}]")
             violations.append(violation)
+        for problem in check_claims(sentence, rules.claims, sources or {}, rules.vocab):
+            add = report.error if problem.severity == "error" else report.warning
+            add(page.shown, sentence.line, sentence.col + problem.col, f"claim/{problem.code}",
+                f"{problem.message} (\"{_excerpt(sentence.text)}\")", problem.hint)
     return sentences, violations
 
 

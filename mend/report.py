@@ -2,13 +2,16 @@
 
 It summarises what the diagnostics above it say in detail, so an editor can see
 at a glance which pages need work: reading grade, sections without citations,
-editorial-rule violations, when the next review is due, and how many errors and
-warnings the page has.  It fits a 100-column terminal.
+editorial-rule and claim-strength problems, when the next review is due, and how
+many errors and warnings the page has.  Below it, each cited source with the pages
+that cite it, most-cited first, so a statistic repeated across the site shows.
+It fits a 100-column terminal.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections import Counter
 
 from .diagnostics import ERROR, Report
@@ -39,7 +42,31 @@ def editorial_table(findings: dict[str, PageFindings], report: Report, today: dt
     lines.append(f"{len(findings)} pages. Uncited sections: {totals['uncited']}; editorial problems: "
                  f"{totals['editorial']}; overdue reviews: {totals['overdue']}; errors: {totals['errors']}; "
                  f"warnings: {totals['warnings']}")
-    return "\n".join(lines)
+    return "\n".join(lines + sources_table(findings))
+
+
+def sources_table(findings: dict[str, PageFindings]) -> list[str]:
+    """Each cited source, the number of pages citing it and which: most-cited first."""
+    citing: dict[str, list[str]] = {}
+    for path in sorted(findings):
+        for key in findings[path].cites:
+            citing.setdefault(key, []).append(_page_name(path))
+    if not citing:
+        return []
+    key_width = min(max(map(len, citing)), 34) + 2
+    lines = ["", "Sources, most-cited first (a source on many pages may be a statistic repeated there)",
+             "source".ljust(key_width) + "pages".rjust(5) + "  cited on"]
+    lines.append("-" * WIDTH)
+    indent = " " * (key_width + 7)
+    for key in sorted(citing, key=lambda k: (-len(citing[k]), k)):
+        wrapped = textwrap.wrap(", ".join(citing[key]), WIDTH - len(indent), break_on_hyphens=False) or [""]
+        lines.append(key.ljust(key_width) + str(len(citing[key])).rjust(5) + "  " + wrapped[0])
+        lines += [indent + more for more in wrapped[1:]]
+    return lines
+
+
+def _page_name(path: str) -> str:
+    return path.removeprefix("content/").removesuffix(".md")
 
 
 def _counts(report: Report, strict: bool) -> dict[str, Counter]:
@@ -49,7 +76,7 @@ def _counts(report: Report, strict: bool) -> dict[str, Counter]:
         count["errors" if d.severity == ERROR or strict else "warnings"] += 1
         if d.code == "section-uncited":
             count["uncited"] += 1
-        elif d.code.startswith("editorial/") or d.code == "myth-not-allowed":
+        elif d.code.startswith(("editorial/", "claim/")) or d.code == "myth-not-allowed":
             count["editorial"] += 1
         elif d.code == "review-overdue":
             count["overdue"] += 1

@@ -4,12 +4,14 @@
     python scripts/sync_sources.py          # exactly the entries the content cites
     python scripts/sync_sources.py --all    # every entry marked confirmed or likely
 
-Entries are copied whole (verified, evidence, finding and note included) from
-every *.yaml file of the vetted library in ../shared/sources/ (library.yaml,
-library-extra.yaml and the dated files added since, such as research-2026-12.yaml), sorted by key so the file
-changes only when the set of cited sources does.  Services that content/help.yaml names
-count as cited: the help block and help page are rendered from their notes.  A cited key the library lacks
-or marks doubtful is printed and left out; the build will then report it.
+Entries are copied whole (verified, evidence, finding, note, and the design,
+sample, finding_note and design_note that the claim checks read) from every file
+of ../shared/sources/*.yaml that holds studies or services (a list of entries
+with an id), sorted by key so the file changes only when the set of cited sources
+does.  Services that content/help.yaml names count as cited: the help block and
+help page are rendered from their notes.  A key two library files both hold is
+printed, and the first file's entry (in file-name order) kept.  A cited key the
+library lacks or marks doubtful is printed and left out; the build will then report it.
 """
 
 from __future__ import annotations
@@ -29,19 +31,30 @@ ELIGIBLE = ("confirmed", "likely")
 HEADER = """\
 # Bibliography of the Mend guide, in CSL-YAML (what Zotero, Pandoc and Better BibTeX export).
 # Cite an entry in Markdown with [@id]. Entries are copied whole from the vetted library
-# (shared/sources/library.yaml and library-extra.yaml) by scripts/sync_sources.py: edit the
-# library and re-run the script rather than editing here. Keep DOIs bare (10.xxxx/...).
+# (every file of shared/sources/*.yaml) by scripts/sync_sources.py: edit the library and
+# re-run the script rather than editing here. Keep DOIs bare (10.xxxx/...).
 # verified: confirmed or likely (never doubtful); evidence: where the details were seen;
-# finding: what the study found, in plain words (shown on the Sources page).
+# finding: what the study found, in plain words (shown on the Sources page);
+# design, sample: how the study was done and on whom (the build's claim checks read them);
+# finding_note, design_note: where the finding's wording, or the design, needs care.
 """
 
 
 def load_library(folder: Path) -> dict[str, dict]:
-    entries = {}
-    # Every file, not a fixed list: the library grows by dated files (research-2026-12.yaml).
+    """Every entry of every library file that holds studies or services, by key."""
+    entries: dict[str, dict] = {}
+    where: dict[str, str] = {}
     for path in sorted(folder.glob("*.yaml")):
-        for entry in yaml.safe_load(path.read_text("utf-8")) or []:
-            entries[entry["id"]] = entry
+        data = yaml.safe_load(path.read_text("utf-8"))
+        if not isinstance(data, list) or not all(isinstance(e, dict) and "id" in e for e in data):
+            continue            # not a list of sources
+        for entry in data:
+            key = entry["id"]
+            if key in entries:
+                print(f"sync_sources: '{key}' is in both {where[key]} and {path.name}; kept {where[key]}",
+                      file=sys.stderr)
+                continue
+            entries[key], where[key] = entry, path.name
     return entries
 
 
@@ -72,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--all", action="store_true", help="every confirmed or likely entry, cited or not")
     parser.add_argument("--library", type=Path, default=ROOT.parent / "shared" / "sources",
-                        help="folder holding library.yaml and library-extra.yaml")
+                        help="folder of the vetted library's *.yaml files")
     parser.add_argument("--root", type=Path, default=ROOT, help="project folder")
     args = parser.parse_args(argv)
     library = load_library(args.library)
