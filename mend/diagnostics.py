@@ -7,6 +7,7 @@ position, the way compilers (and Hugo) do, so an editor can jump to each one.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -109,6 +110,31 @@ def position_of(text: str, needle: str, first_line: int = 1) -> tuple[int, int]:
     line = first_line + before.count("\n")
     col = index - (before.rfind("\n") + 1) + 1
     return line, col
+
+
+class Locator:
+    """Positions of problems in one text, each occurrence in turn: asked for the same needle
+    again, it answers the next place that needle appears (a repeated problem is reported at
+    each of its places, not every time at the first).  Each needle's search moves forward
+    only, so placing many problems costs about one pass per distinct needle."""
+
+    def __init__(self, text: str, first_line: int = 1):
+        self.text, self.first_line = text, first_line
+        self.line_starts: list[int] | None = None
+        self.next_from: dict[str, int] = {}
+
+    def __call__(self, needle: str) -> tuple[int, int]:
+        start = self.next_from.get(needle, 0)
+        index = self.text.find(needle, start) if needle else -1
+        if index < 0 and start:           # more problems than places: stay at the last one
+            index = self.text.rfind(needle)
+        if index < 0:
+            return position_of(self.text, "", self.first_line)
+        self.next_from[needle] = index + 1
+        if self.line_starts is None:
+            self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_right(self.line_starts, index) - 1
+        return self.first_line + line, index - self.line_starts[line] + 1
 
 
 class ChangedDuringBuild(Exception):
