@@ -27,12 +27,31 @@ class YamlProblem(Exception):
         self.line, self.col = line, col
 
 
+def _refuse_aliases(text: str) -> None:
+    """YAML aliases (``*name``) are refused: each one copies what its anchor names, so ten
+    levels of them ("a billion laughs") expand to gigabytes.  Content never needs one.  The
+    tokens are scanned without building anything; text without a '*' cannot hold an alias."""
+    if "*" not in text:
+        return
+    for token in yaml.scan(text, Loader=SafeLoader):
+        if isinstance(token, yaml.AliasToken):
+            mark = token.start_mark
+            raise YamlProblem(f"YAML aliases ('*{token.value}') are not allowed; write the value out",
+                              mark.line + 1, mark.column + 1)
+
+
 def compose_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     """Parse YAML safely into its node tree (which knows every value's line) and its data."""
     loader = SafeLoader(text)
     try:
+        _refuse_aliases(text)
         node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
+        if node is None:
+            return None, None
+        try:
+            return node, loader.construct_document(node)
+        except ValueError as exc:       # a date that does not exist, such as 2026-02-30
+            raise _impossible_date(node, exc) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -43,18 +62,67 @@ def compose_yaml(text: str) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
+def _impossible_date(root: yaml.Node, exc: ValueError) -> YamlProblem:
+    """The problem for the first timestamp in the tree that is not a real date."""
+    pending, seen = [root], set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag.endswith(":timestamp") and not _real_date(node.value):
+                mark = node.start_mark
+                return YamlProblem(f"'{node.value}' is not a real date ({exc})", mark.line + 1, mark.column + 1)
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(part for pair in reversed(node.value) for part in reversed(pair))
+        else:
+            pending.extend(reversed(node.value))
+    return YamlProblem(str(exc), 1, 1)
+
+
+def _real_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text[:10])
+        return True
+    except ValueError:
+        return False
+
+
 def load_yaml(text: str) -> tuple[Any, dict[str, tuple[int, int]]]:
-    """Parse YAML safely; return the data and the 1-based position of each top-level key."""
+    """Parse YAML safely; return the data and the 1-based position of each top-level key,
+    under the key as the data has it (``1:`` is the number 1).  The items of a top-level list
+    are at ``(key, index)``, and the keys of such an item that is a mapping at
+    ``(key, index, item_key)``."""
     node, data = compose_yaml(text)
-    positions: dict[str, tuple[int, int]] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, _ in node.value:
-            positions[str(key_node.value)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+    positions: dict = {}
+    if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
+        keys = list(data) if len(data) == len(node.value) else [k.value for k, _ in node.value]
+        for key, (key_node, value_node) in zip(keys, node.value):
+            positions[key] = _mark(key_node)
+            if isinstance(value_node, yaml.SequenceNode):
+                _item_positions(key, value_node, positions)
     return data, positions
 
 
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _item_positions(key, sequence: yaml.SequenceNode, positions: dict) -> None:
+    for index, item in enumerate(sequence.value):
+        positions[(key, index)] = _mark(item)
+        if isinstance(item, yaml.MappingNode):
+            for item_key, _ in item.value:
+                positions[(key, index, str(item_key.value))] = _mark(item_key)
+
+
+# Review dates are computed from these years ahead (9999-12-01 plus a year is no date at all).
+YEARS = range(1900, 3000)
+
+
 def _is_date(value) -> bool:
-    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime) and value.year in YEARS
 
 
 def _is_str_list(value) -> bool:
@@ -67,7 +135,7 @@ TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "text": (lambda v: isinstance(v, str), "a string"),
     "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
-    "date": (_is_date, "a date written as YYYY-MM-DD"),
+    "date": (_is_date, f"a date written as YYYY-MM-DD, in the years {YEARS.start} to {YEARS.stop - 1}"),
     "str_list": (_is_str_list, "a non-empty list of strings"),
     "list": (lambda v: isinstance(v, list), "a list"),
     "mapping": (lambda v: isinstance(v, dict), "a mapping"),
@@ -125,6 +193,8 @@ def _describe(value) -> str:
         return f"the boolean {str(value).lower()}"
     if isinstance(value, dt.datetime):
         return "a date and time"
+    if isinstance(value, dt.date):
+        return f"the date {value}"
     if isinstance(value, str):
         return f"the string '{value[:40]}'"
     return f"a {type(value).__name__.replace('dict', 'mapping')}"
