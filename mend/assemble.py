@@ -25,7 +25,7 @@ from . import cache, checks, citations, editorial, output, parallel, pdf, render
 from .bibliography import Bibliography, format_references, load_bibliography
 from .config import SiteConfig, load_config
 from .content import Page, load_pages, with_body
-from .diagnostics import Diagnostic, Report, position_of
+from .diagnostics import Diagnostic, Locator, Report
 from .markup import Link, MarkdownRenderer, Problem, Rendered, plain_text, split_h2_sections
 from .render import Asset, TemplateFailure, load_assets, make_environment, render_template
 from .structured_data import page_json_ld
@@ -355,8 +355,9 @@ def _result_from_json(data: dict) -> PageResult:
 
 
 def _report_problems(page: Page, body: Rendered, report: Report) -> None:
+    locate = Locator(page.body, page.body_line)       # issue 14: each repeated problem at its own place
     for problem in body.problems:
-        line, col = position_of(page.body, problem.needle, page.body_line)
+        line, col = locate(problem.needle)
         report.error(page.shown, line, col, problem.code, problem.message, problem.hint)
 
 

@@ -42,8 +42,8 @@ def test_a_yaml_alias_bomb_in_site_or_sources_is_refused(make_project, run, wher
 
 @pytest.mark.parametrize("field, value, line, message", [
     ("last_reviewed", "2026-02-30", 7, "'2026-02-30' is not a real date"),
-    ("last_reviewed", "9999-12-01", 7, "'last_reviewed' must be a date written as YYYY-MM-DD, in the years "
-                                       "1900 to 2999, not the date 9999-12-01"),
+    ("last_reviewed", "9999-12-01", 7, "'last_reviewed' must be a date written as YYYY-MM-DD, not the date "
+                                       "9999-12-01 (only the years 1900 to 2999 are allowed)"),
 ])
 def test_impossible_dates_in_front_matter_are_diagnostics(make_project, run, field, value, line, message):
     project = make_project({"content/guide/dates.md": page("article", "## A\n\nText.\n", **{field: value})})
@@ -100,3 +100,48 @@ def test_an_unsafe_section_folder_is_reported_at_its_line(make_project, run, fol
     _only_diagnostics(outcome, [])
     assert any(d.startswith("content/site.yaml:9:") and "section 'dir' must be a folder name" in d
                for d in outcome.diagnostics), outcome.stderr
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("Text.\n\n[Exit this page](https://evil.example/){: .exit-button }\n",
+     "content/guide/fake.md:13:44: error[reserved-class]: class 'exit-button' is not one content may use"),
+    ("Text.\n\n!!! exit \"Leave\"\n    Go.\n",
+     "content/guide/fake.md:13:5: error[reserved-class]: class 'exit' is not one content may use"),
+    ("## Part {: #main }\n\nText.\n",
+     "content/guide/fake.md:11:13: error[reserved-id]: id 'main' belongs to the site's templates"),
+    ("## One {: #same }\n\nText.\n\n## Two {: #same }\n\nMore.\n",
+     "content/guide/fake.md:11:11: error[duplicate-id]: id 'same' is used twice on the page"),
+    ("Hidden text.\n{: aria-hidden=true }\n",
+     "content/guide/fake.md:12:4: error[unsafe-attribute]: attribute 'aria-hidden' is not allowed in content"),
+    ("## Part {: href=javascript:alert(1) }\n\nText.\n",
+     "content/guide/fake.md:11:12: error[unsafe-attribute]: attribute 'href' is not allowed on <h2> in content"),
+    ("Read [this](&#106;avascript:alert(1)).\n",
+     "content/guide/fake.md:11:13: error[unsafe-url]: 'javascript:' links are not allowed"),
+    ("![A photo](https://evil.example/p.png)\n",
+     "content/guide/fake.md:11:12: error[image-external]: images must be files of this site"),
+    ("![A photo](//evil.example/p.png)\n",
+     "content/guide/fake.md:11:12: error[image-external]: images must be files of this site"),
+    ("![A photo](http://evil.example/p.png)\n",
+     "content/guide/fake.md:11:12: error[image-external]: images must be files of this site"),
+])
+def test_content_cannot_imitate_site_controls_or_load_third_party_images(make_project, run, body, expected):
+    outcome = run(make_project({"content/guide/fake.md": page("article", body)}), "build")
+    _only_diagnostics(outcome, [expected])
+
+
+def test_myth_blocks_footnotes_and_tables_keep_their_classes(make_project, run):
+    body = ("Text[^1].\n\n| a | b |\n|:-:|--:|\n| 1 | 2 |\n\n[^1]: A note.\n")
+    myths = "!!! myth \"Myth: a claim\"\n    Why it is wrong.\n"
+    project = make_project({"content/guide/ok.md": page("article", "## Part\n\n" + body),
+                            "content/myths.md": page("page", myths, allow_myths="true")})
+    outcome = run(project, "build")
+    assert outcome.code == 0, outcome.stderr
+    html = (project.root / "site/myths/index.html").read_text()
+    assert 'class="admonition myth"' in html
+
+
+def test_a_repeated_bad_url_is_reported_at_each_place(make_project, run):
+    body = "See [a](javascript:x).\n\nAgain [b](javascript:x).\n"
+    outcome = run(make_project({"content/guide/twice.md": page("article", body)}), "build")
+    unsafe = [d for d in outcome.diagnostics if "[unsafe-url]" in d]
+    assert [d.split(": error")[0] for d in unsafe] == ["content/guide/twice.md:11:9", "content/guide/twice.md:13:11"]
