@@ -79,7 +79,7 @@ class FileDigests:
 
 def _hash_folder(digest, folder: Path, digest_of=file_digest) -> None:
     for name in names_under(folder):
-        digest.update(name.encode() + b"\0")
+        digest.update(name.encode("utf-8", "surrogateescape") + b"\0")   # issue 14: non-UTF-8 names
         digest.update(digest_of(folder / name).encode())
 
 

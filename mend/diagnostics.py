@@ -29,7 +29,8 @@ class Diagnostic:
 
     def format(self) -> str:
         """One line per problem (plus an indented hint), whatever characters the content had."""
-        text = f"{self.path}:{self.line}:{self.col}: {self.severity}[{self.code}]: {_printable(self.message)}"
+        text = (f"{_printable(self.path)}:{self.line}:{self.col}: {self.severity}[{self.code}]: "
+                f"{_printable(self.message)}")
         if self.hint:
             hint = "\n".join(_printable(line) for line in self.hint.split("\n"))
             text += f"\n    hint: {hint}"
@@ -74,12 +75,21 @@ class Report:
 
 
 # C1 controls too: NEL (\x85) ends a line for str.splitlines and some editors (found by fuzzing).
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+# Lone surrogates are the bytes of a file name that is not UTF-8 (Python's surrogateescape).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(char: str) -> str:
+    if "\udc80" <= char <= "\udcff":          # a byte of a non-UTF-8 file name, shown as \xNN
+        return f"\\x{ord(char) - 0xdc00:02x}"
+    return repr(char)[1:-1]
 
 
 def _printable(text: str) -> str:
-    """Escape control characters so a message can never break the one-line format."""
-    return _CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
+    """Escape control characters (newlines, terminal escape sequences) and undecodable bytes,
+    in file names too, so a diagnostic can never break or forge the one-line format or
+    reach the terminal as a command."""
+    return _CONTROL_RE.sub(lambda m: _escape(m.group()), text)
 
 
 def shown_path(path, root) -> str:

@@ -3,8 +3,10 @@ a hang, or a page that can fake the site's own controls."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from conftest import SITE_YAML, front_matter, page
+from conftest import SITE_YAML, front_matter, page, run_build_py
 
 BOMB = ("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
         + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(10)))
@@ -145,3 +147,19 @@ def test_a_repeated_bad_url_is_reported_at_each_place(make_project, run):
     outcome = run(make_project({"content/guide/twice.md": page("article", body)}), "build")
     unsafe = [d for d in outcome.diagnostics if "[unsafe-url]" in d]
     assert [d.split(": error")[0] for d in unsafe] == ["content/guide/twice.md:11:9", "content/guide/twice.md:13:11"]
+
+
+@pytest.mark.parametrize("name", [b"forged\ncontent/x.md:1:1: error[fake]: boo.md", b"\x1b[2Jred.md", b"caf\xe9.md"])
+def test_file_names_are_printed_escaped(make_project, name):
+    project = make_project()
+    path = project.root / "content" / "guide" / os.fsdecode(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"no front matter\n")
+    result = run_build_py(project.root, "build")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "\x1b" not in result.stderr
+    diagnostics = [line for line in result.stderr.splitlines() if ": error[" in line]
+    assert len(diagnostics) == 1 and "error[fake]" not in diagnostics[0].split(": error[")[1], result.stderr
+    escaped = name.decode("utf-8", "backslashreplace").encode("unicode_escape").decode("ascii").replace("\\\\", "\\")
+    assert diagnostics[0].startswith(f"content/guide/{escaped}:"), result.stderr
