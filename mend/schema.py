@@ -27,27 +27,60 @@ class YamlProblem(Exception):
         self.line, self.col = line, col
 
 
-def _refuse_aliases(text: str) -> None:
-    """YAML aliases (``*name``) are refused: each one copies what its anchor names, so ten
-    levels of them ("a billion laughs") expand to gigabytes.  Content never needs one.  The
-    tokens are scanned without building anything; text without a '*' cannot hold an alias."""
+# Values a YAML document may expand to once its aliases are followed.  An alias (``*name``)
+# copies what its anchor names, so ten levels of them ("a billion laughs") would expand to
+# gigabytes; a bibliography of thousands of entries stays far below this.
+MAX_EXPANDED_VALUES = 200_000
+
+
+def _expanded_size(root: yaml.Node) -> int | None:
+    """How many values the tree holds with every alias followed, counting each shared node
+    once per use but computing it once; None for an alias that contains itself."""
+    sizes: dict[int, int] = {}
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while pending:
+        node, children_done = pending.pop()
+        if id(node) in sizes:
+            continue
+        children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) \
+            else node.value if isinstance(node, yaml.SequenceNode) else []
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in children), MAX_EXPANDED_VALUES + 1)
+            continue
+        if id(node) in open_nodes:
+            return None
+        open_nodes.add(id(node))
+        pending.append((node, True))
+        pending.extend((child, False) for child in children if id(child) not in sizes)
+        if any(id(child) in open_nodes for child in children):
+            return None
+    return sizes[id(root)]
+
+
+def _bound_aliases(text: str, root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand past ``MAX_EXPANDED_VALUES`` (or into
+    themselves), at the first alias.  Text without a '*' cannot hold an alias."""
     if "*" not in text:
         return
-    for token in yaml.scan(text, Loader=SafeLoader):
-        if isinstance(token, yaml.AliasToken):
-            mark = token.start_mark
-            raise YamlProblem(f"YAML aliases ('*{token.value}') are not allowed; write the value out",
-                              mark.line + 1, mark.column + 1)
+    size = _expanded_size(root)
+    if size is not None and size <= MAX_EXPANDED_VALUES:
+        return
+    alias = next((t for t in yaml.scan(text, Loader=SafeLoader) if isinstance(t, yaml.AliasToken)), None)
+    line, col = (alias.start_mark.line + 1, alias.start_mark.column + 1) if alias else (1, 1)
+    what = "refer to themselves" if size is None else f"expand to more than {MAX_EXPANDED_VALUES:,} values"
+    raise YamlProblem(f"YAML aliases ('*name') here {what}; write the values out", line, col)
 
 
 def compose_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     """Parse YAML safely into its node tree (which knows every value's line) and its data."""
     loader = SafeLoader(text)
     try:
-        _refuse_aliases(text)
         node = loader.get_single_node()
         if node is None:
             return None, None
+        _bound_aliases(text, node)
         try:
             return node, loader.construct_document(node)
         except ValueError as exc:       # a date that does not exist, such as 2026-02-30
@@ -135,7 +168,7 @@ TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "text": (lambda v: isinstance(v, str), "a string"),
     "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
-    "date": (_is_date, f"a date written as YYYY-MM-DD, in the years {YEARS.start} to {YEARS.stop - 1}"),
+    "date": (_is_date, "a date written as YYYY-MM-DD"),
     "str_list": (_is_str_list, "a non-empty list of strings"),
     "list": (lambda v: isinstance(v, list), "a list"),
     "mapping": (lambda v: isinstance(v, dict), "a mapping"),
@@ -194,7 +227,7 @@ def _describe(value) -> str:
     if isinstance(value, dt.datetime):
         return "a date and time"
     if isinstance(value, dt.date):
-        return f"the date {value}"
+        return f"the date {value} (only the years {YEARS.start} to {YEARS.stop - 1} are allowed)"
     if isinstance(value, str):
         return f"the string '{value[:40]}'"
     return f"a {type(value).__name__.replace('dict', 'mapping')}"
