@@ -159,6 +159,7 @@ def start_server(dev: DevSite, host: str, port: int) -> Server:
     # livereload answers /forcereload (reload every open page) to any GET, and takes WebSocket
     # connections from any origin: both are refused here, for any page the editor might visit.
     livereload.server.ForceReloadHandler = _NotHere
+    server.get_web_handlers = lambda script: [(r".*", _DevHandler, {"dev": dev, "script": script})]
     LiveReloadHandler.check_origin = lambda _self, origin: urlsplit(origin).netloc.lower() in dev.hosts
     for folder in (dev.project.content, dev.project.templates):
         server.watch(str(folder), dev.rebuild)
@@ -170,6 +171,37 @@ def start_server(dev: DevSite, host: str, port: int) -> Server:
     server.application(port, host, debug=False)
     ioloop.PeriodicCallback(LiveReloadHandler.poll_tasks, POLL_MS).start()
     return server
+
+
+class _DevHandler(web.RequestHandler):
+    """Every request that is not livereload's, answered by ``DevSite``.  A handler of our own
+    rather than livereload's WSGI container, which answers HEAD with a broken reply."""
+
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
+
+    def initialize(self, dev: DevSite, script: bytes):
+        self.dev, self.script = dev, script
+
+    def _answer(self):
+        request = self.request
+        method = "GET" if request.method == "HEAD" else request.method    # the same answer, then no body
+        environ = {"REQUEST_METHOD": method, "PATH_INFO": request.path, "QUERY_STRING": request.query,
+                   "HTTP_HOST": request.headers.get("Host", "")}
+        answer: dict = {}
+        body = b"".join(self.dev(environ, lambda status, headers: answer.update(status=status, headers=headers)))
+        code, reason = answer["status"].split(" ", 1)
+        self.set_status(int(code), reason)
+        for name, value in answer["headers"]:
+            if name != "Content-Length":
+                self.set_header(name, value)
+        if request.method != "HEAD":
+            self.set_header("Content-Length", str(len(body)))
+            self.write(body)          # livereload's output transform adds its script to pages
+        else:                         # the transform sees no body: count its script here
+            injected = "html" in self._headers.get("Content-Type", "") and b"</head>" in body
+            self.set_header("Content-Length", str(len(body) + (len(self.script) if injected else 0)))
+
+    get = head = post = put = delete = options = patch = _answer
 
 
 class _NotHere(web.RequestHandler):

@@ -102,3 +102,4 @@ def test_websocket_from_another_origin_is_refused(server):
                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
     assert ask(port, "GET", "/livereload", headers={**upgrade, "Origin": "http://evil.example"})[0] == 403
     assert ask(port, "GET", "/livereload", headers={**upgrade, "Origin": f"http://127.0.0.1:{port}"})[0] == 101
+
