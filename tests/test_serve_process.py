@@ -25,22 +25,22 @@ def server(make_project):
     project = make_project({"content/guide/topic.md": page("article", "Text.\n", title="Topic")})
     port = _free_port()
     process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
-                                "--root", str(project.root)], stderr=subprocess.PIPE, text=True,
+                                "--root", str(project.root)], stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    log = []
-    while True:         # wait for the "Serving" line (the build comes first); no clock involved
+    # Raw reads: a buffered readline could hold the "Serving" line while select() waits on the pipe.
+    seen = b""
+    while b"Serving" not in seen:       # the build comes first; no clock involved
         ready, _, _ = select.select([process.stderr], [], [], 120)
-        line = process.stderr.readline() if ready else ""
-        if not line:
+        chunk = os.read(process.stderr.fileno(), 65536) if ready else b""
+        if not chunk:
             process.kill()
-            pytest.fail("serve did not start: " + "".join(log))
-        log.append(line)
-        if line.startswith("Serving"):
-            break
+            pytest.fail("serve did not start: " + seen.decode(errors="replace"))
+        seen += chunk
+    log = [seen.decode(errors="replace")]
     yield port, process, log
     process.terminate()
     remaining = process.communicate(timeout=30)[1]
-    log.append(remaining)
+    log.append(remaining.decode(errors="replace"))
     assert "Traceback" not in "".join(log), "".join(log)
 
 
