@@ -35,15 +35,15 @@ _ATTEMPT_RE = re.compile(r"\[@[^\]\n]{0,60}\]?")
 # region to exist (so a page without backticks never runs the code-span search, and so on).
 # E-mail addresses need no region: "[" cannot be part of one, so "[@" never occurs inside one.
 _BACKTICKS_RE = re.compile(r"`+")
-_BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
+# Every place a blank line starts, overlapping ones too (group 1 ends where it ends).
+_BLANK_LINE_AT_RE = re.compile(r"\n(?=([ \t]*\n))")
 _REGIONS = (
-    ("<!--", re.compile(r"<!--.*?-->", re.S)),
     ("<", re.compile(r"<[A-Za-z][A-Za-z0-9+.-]*:[^\s<>]*>|<[^\s<>@]+@[^\s<>]+>")),
     ("]:", re.compile(r"^ {0,3}\[(?!\^)[^\]\n]+\]:[ \t]*\S+.*$", re.M)),
 )
 # "](" and the destination after it, allowing one level of balanced parentheses.
 _LINK_DEST_RE = re.compile(r"\]\((?:[^()\n]|\([^()\n]*\))*\)?")
-_LINK_TEXT_RE = re.compile(r"\[@[^\]]*\][(\[:]")      # [@x](url), [@x][ref], [@x]: a link, not a citation
+_LINK_FOLLOWERS = ("(", "[", ":")      # [@x](url), [@x][ref], [@x]: a link, not a citation
 _INDENTED_RE = re.compile(r"^(?: {4}|\t)", re.M)
 _CONTAINER_RE = re.compile(r"^ {0,3}(?:[-*+][ \t]|\d+[.)][ \t]|!!!|\?\?\?|\[\^[^\]]+\]:)")
 
@@ -108,6 +108,7 @@ def scan(body: str, first_line: int = 1) -> Scan:
     position = _Positions(body, first_line)
     result = Scan(protected=protected)
     pos = 0
+    next_close = -1          # the first ']' at or after the current bracket, found once per ']'
     while (match := _OPEN_RE.search(body, pos)) is not None:
         start = match.start()
         pos = start + 1
@@ -116,7 +117,10 @@ def scan(body: str, first_line: int = 1) -> Scan:
         group = _GROUP_RE.match(body, start)
         if group is None:
             attempt = _ATTEMPT_RE.match(body, start).group(0)
-            if not _LINK_TEXT_RE.match(body, start):
+            if next_close < start:
+                next_close = body.find("]", start)
+                next_close = len(body) if next_close < 0 else next_close
+            if body[next_close + 1:next_close + 2] not in _LINK_FOLLOWERS:
                 result.problems.append(SyntaxProblem(*position(start), attempt))
             continue
         cites = tuple(Cite(m.group(1), " ".join((m.group(2) or "").split()), *position(start + 1 + m.start(1) - 1))
@@ -145,7 +149,7 @@ def _inside(spans: list[tuple[int, int]], offset: int) -> bool:
 def protected_spans(body: str) -> list[tuple[int, int]]:
     """Sorted (start, end) offsets of text where a citation is never matched."""
     spans = [m.span() for needle, regex in _REGIONS if needle in body for m in regex.finditer(body)]
-    spans += _code_spans(body) + _link_destinations(body) + _indented_code(body)
+    spans += _comments(body) + _code_spans(body) + _link_destinations(body) + _indented_code(body)
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -155,22 +159,50 @@ def protected_spans(body: str) -> list[tuple[int, int]]:
     return merged
 
 
+def _comments(body: str) -> list[tuple[int, int]]:
+    """HTML comments ``<!-- ... -->``.  Found with ``str.find``: the regex ``<!--.*?-->`` scans
+    to the end of the page from every unclosed ``<!--``, quadratic on a page full of them."""
+    spans, pos = [], 0
+    while (start := body.find("<!--", pos)) >= 0:
+        end = body.find("-->", start + 4)
+        if end < 0:             # no later comment can close either
+            break
+        spans.append((start, end + 3))
+        pos = end + 3
+    return spans
+
+
 def _code_spans(body: str) -> list[tuple[int, int]]:
-    """Backtick code spans: a run of n backticks up to the next run of exactly n, within a paragraph."""
+    """Backtick code spans: a run of n backticks up to the next run of exactly n, within a paragraph.
+    The next run of each length and the blank lines are looked up by bisection, so a page of
+    unclosed runs costs n log n, not n squared."""
     if "`" not in body:          # "`+" scans slowly: the regex engine finds no literal to skip to
         return []
-    spans, runs = [], [m for m in _BACKTICKS_RE.finditer(body) if not _escaped(body, m.start())]
-    index = 0
+    runs = [m for m in _BACKTICKS_RE.finditer(body) if not _escaped(body, m.start())]
+    by_length: dict[int, list[int]] = {}
+    for index, run in enumerate(runs):
+        by_length.setdefault(len(run.group(0)), []).append(index)
+    blank_lines = [(m.start(), m.end(1)) for m in _BLANK_LINE_AT_RE.finditer(body)]
+    blank_starts = [start for start, _ in blank_lines]
+    spans, index = [], 0
     while index < len(runs):
         opening = runs[index]
-        closing = next((j for j in range(index + 1, len(runs))
-                        if len(runs[j].group(0)) == len(opening.group(0))), None)
-        if closing is None or _BLANK_LINE_RE.search(body, opening.end(), runs[closing].start()):
+        same = by_length[len(opening.group(0))]
+        after = bisect.bisect_right(same, index)
+        closing = same[after] if after < len(same) else None
+        if closing is None or _blank_line_between(blank_starts, blank_lines, opening.end(), runs[closing].start()):
             index += 1
             continue
         spans.append((opening.start(), runs[closing].end()))
         index = closing + 1
     return spans
+
+
+def _blank_line_between(starts: list[int], blank_lines: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether a blank line lies wholly in body[start:end] (what ``re.search(r"\n[ \t]*\n", body,
+    start, end)`` answers); the first one from ``start`` ends first, so it is the one to look at."""
+    index = bisect.bisect_left(starts, start)
+    return index < len(starts) and blank_lines[index][1] <= end
 
 
 def _link_destinations(body: str) -> list[tuple[int, int]]:
@@ -367,10 +399,12 @@ def sections(page, found: Scan | None = None) -> list[Section]:
     regexes = (_ATX_H2_RE, _SETEXT_H2_RE) if _SETEXT_UNDERLINE_RE.search(page.body) else (_ATX_H2_RE,)
     headings = sorted((m.start(), m.end(), m.group(1)) for regex in regexes
                       for m in regex.finditer(page.body) if not _inside(protected, m.start()))
+    group_ends = [g.end for g in found.groups]        # increasing: groups do not overlap
     result = []
     for index, (start, end, title) in enumerate(headings):
         stop = headings[index + 1][0] if index + 1 < len(headings) else len(page.body)
-        keys = [c.key for g in found.groups if end <= g.end <= stop for c in g.cites]
+        inside = found.groups[bisect.bisect_left(group_ends, end):bisect.bisect_right(group_ends, stop)]
+        keys = [c.key for g in inside for c in g.cites]
         line, col = position(start + len(page.body[start:end]) - len(page.body[start:end].lstrip(" ")))
         result.append(Section(" ".join(title.split()), line, col, list(dict.fromkeys(keys)),
                               _normal(title) in experience))

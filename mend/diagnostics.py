@@ -7,6 +7,7 @@ position, the way compilers (and Hugo) do, so an editor can jump to each one.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import difflib
 import re
@@ -30,7 +31,8 @@ class Diagnostic:
 
     def format(self) -> str:
         """One line per problem (plus an indented hint), whatever characters the content had."""
-        text = f"{self.path}:{self.line}:{self.col}: {self.severity}[{self.code}]: {_printable(self.message)}"
+        text = (f"{_printable(self.path)}:{self.line}:{self.col}: {self.severity}[{self.code}]: "
+                f"{_printable(self.message)}")
         if self.hint:
             hint = "\n".join(_printable(line) for line in self.hint.split("\n"))
             text += f"\n    hint: {hint}"
@@ -99,12 +101,21 @@ class Report:
 
 
 # C1 controls too: NEL (\x85) ends a line for str.splitlines and some editors (found by fuzzing).
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+# Lone surrogates are the bytes of a file name that is not UTF-8 (Python's surrogateescape).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(char: str) -> str:
+    if "\udc80" <= char <= "\udcff":          # a byte of a non-UTF-8 file name, shown as \xNN
+        return f"\\x{ord(char) - 0xdc00:02x}"
+    return repr(char)[1:-1]
 
 
 def _printable(text: str) -> str:
-    """Escape control characters so a message can never break the one-line format."""
-    return _CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
+    """Escape control characters (newlines, terminal escape sequences) and undecodable bytes,
+    in file names too, so a diagnostic can never break or forge the one-line format or
+    reach the terminal as a command."""
+    return _CONTROL_RE.sub(lambda m: _escape(m.group()), text)
 
 
 def shown_path(path, root) -> str:
@@ -135,3 +146,32 @@ def position_of(text: str, needle: str, first_line: int = 1) -> tuple[int, int]:
     line = first_line + before.count("\n")
     col = index - (before.rfind("\n") + 1) + 1
     return line, col
+
+
+class Locator:
+    """Positions of problems in one text, each occurrence in turn: asked for the same needle
+    again, it answers the next place that needle appears (a repeated problem is reported at
+    each of its places, not every time at the first).  Each needle's search moves forward
+    only, so placing many problems costs about one pass per distinct needle."""
+
+    def __init__(self, text: str, first_line: int = 1):
+        self.text, self.first_line = text, first_line
+        self.line_starts: list[int] | None = None
+        self.next_from: dict[str, int] = {}
+
+    def __call__(self, needle: str) -> tuple[int, int]:
+        start = self.next_from.get(needle, 0)
+        index = self.text.find(needle, start) if needle else -1
+        if index < 0 and start:           # more problems than places: stay at the last one
+            index = self.text.rfind(needle)
+        if index < 0:
+            return position_of(self.text, "", self.first_line)
+        self.next_from[needle] = index + 1
+        if self.line_starts is None:
+            self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_right(self.line_starts, index) - 1
+        return self.first_line + line, index - self.line_starts[line] + 1
+
+
+class ChangedDuringBuild(Exception):
+    """A content file changed between loading it and reading it again (its shown path)."""

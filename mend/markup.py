@@ -46,8 +46,19 @@ ALLOWED_ATTRIBUTES = {
 # Configured once: passing the allow-lists to nh3.clean converts them again on every call.
 _CLEANER = nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=set(SAFE_SCHEMES),
                        link_rel=None, strip_comments=True)
-# Attributes Markdown itself never writes but attr_list would let through.
-_ATTRIBUTE_OK = set().union(*ALLOWED_ATTRIBUTES.values())
+# Classes content may carry: what admonitions, myth blocks, footnotes and the contents list
+# need.  Any other class, from attr_list or an admonition type, could dress content up as
+# the site's own controls (".exit-button" over the real Exit button), so it is refused.
+CONTENT_CLASSES = frozenset({"admonition", "admonition-title", "note", "tip", "warning", "important", "myth",
+                             "footnote", "footnote-ref", "footnote-backref", "toc", "headerlink"})
+# Ids the templates use, and the prefixes of the ids they generate: content taking one would
+# move the skip link, the Exit status or a citation's back-link.
+TEMPLATE_IDS = frozenset({"main", "help", "exit-status", "contents-heading", "questions-heading",
+                          "sources-heading", "search-input", "search-results", "search-status",
+                          "ws-downloads-heading"})
+TEMPLATE_ID_PREFIXES = ("exit", "ref-", "cite-")
+_CONTENT_ONLY_ATTRIBUTES = {"aria-hidden"}     # content must not hide text from screen readers
+_ATTRIBUTE_SOMEWHERE = set().union(*ALLOWED_ATTRIBUTES.values()) - _CONTENT_ONLY_ATTRIBUTES
 _ENTITY_RE = re.compile(r"^&(?:#\d+|#x[0-9a-fA-F]+|\w+);$")
 _COMMENT_RE = re.compile(r"^\s*<!--.*-->\s*$", re.S)
 
@@ -102,21 +113,56 @@ class _LinkTreeprocessor(Treeprocessor):
         self.context = context
 
     def run(self, root: Element):
-        ctx = self.context
+        seen_ids: set[str] = set()
         for element in root.iter():
-            for name in list(element.attrib):
-                if name not in _ATTRIBUTE_OK:
-                    element.attrib.pop(name)
-                    ctx.problems.append(Problem("unsafe-attribute", f"attribute '{name}' is not allowed in content",
-                                                name,
-                                                "event handlers and styles come from templates, not content"))
+            self._check_attributes(element)
+            self._check_classes_and_id(element, seen_ids)
             attr = {"a": "href", "img": "src"}.get(element.tag)
             if attr and attr in element.attrib:
                 element.set(attr, self._link(element.tag, element.get(attr)))
 
+    def _check_attributes(self, element: Element) -> None:
+        """Refuse (and drop) any attribute this tag may not have, such as an ``href`` that
+        attr_list put on a heading: the sanitiser would drop it too, but silently."""
+        allowed = (ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(element.tag, set())) - _CONTENT_ONLY_ATTRIBUTES
+        for name in list(element.attrib):
+            if name not in allowed:
+                element.attrib.pop(name)
+                where = f" on <{element.tag}>" if name in _ATTRIBUTE_SOMEWHERE else ""
+                self.context.problems.append(Problem(
+                    "unsafe-attribute", f"attribute '{name}' is not allowed{where} in content",
+                    name,
+                    "event handlers, styles and links on other elements come from templates, not content"))
+
+    def _check_classes_and_id(self, element: Element, seen_ids: set[str]) -> None:
+        problems = self.context.problems
+        classes = element.get("class", "").split()
+        refused = [c for c in classes if c not in CONTENT_CLASSES]
+        if refused:
+            element.set("class", " ".join(c for c in classes if c in CONTENT_CLASSES))
+            problems.append(Problem("reserved-class", f"class '{refused[0]}' is not one content may use",
+                                    refused[0], f"content classes: {', '.join(sorted(CONTENT_CLASSES))}"))
+        anchor = element.get("id")
+        if anchor is None:
+            return
+        if anchor in TEMPLATE_IDS or anchor.startswith(TEMPLATE_ID_PREFIXES):
+            element.attrib.pop("id")
+            problems.append(Problem("reserved-id", f"id '{anchor}' belongs to the site's templates", anchor,
+                                    "rename the heading, or give it another id with {: #other }"))
+        elif anchor in seen_ids:
+            element.attrib.pop("id")
+            problems.append(Problem("duplicate-id", f"id '{anchor}' is used twice on the page", "#" + anchor,
+                                    "each id on a page must be unique"))
+        seen_ids.add(anchor)
+
     def _link(self, tag: str, href: str) -> str:
         ctx = self.context
         scheme = scheme_of(href)
+        if tag == "img" and (scheme in ("http", "https") or href.startswith("//")):
+            ctx.problems.append(Problem("image-external", "images must be files of this site", href[:40],
+                                        "save the image under content/ or templates/static/ and link to it: "
+                                        "the site makes no third-party requests"))
+            return ""
         if scheme:
             if scheme not in SAFE_SCHEMES:
                 ctx.problems.append(Problem("unsafe-url", f"'{scheme}:' links are not allowed", href[:40],

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from . import citations, helpdata, worksheets
 from .citations import Reference
-from .diagnostics import Diagnostic, Report, position_of
+from .diagnostics import Diagnostic, Locator, Report
 from .markup import Link, MarkdownRenderer, Rendered
 
 
@@ -133,8 +133,9 @@ def make_body(page, bibliography, source_urls: Mapping, renderer: MarkdownRender
         form = str(worksheets.form_html(sheet))
     else:
         rendered = render(cites.body)
+    locate = Locator(page.body, page.body_line)      # each repeated problem at its own place
     for problem in rendered.problems:
-        line, col = position_of(page.body, problem.needle, page.body_line)
+        line, col = locate(problem.needle)
         own.error(page.shown, line, col, problem.code, problem.message, problem.hint)
     internal = [link for link in rendered.links if link.target is not None]
     return Body(rendered.html, rendered.headings, internal, cites.references, own.items, reads.reads, form, sheet)

@@ -17,17 +17,20 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
+import livereload.server
 from livereload import Server
 from livereload.handlers import LiveReloadHandler
-from tornado import ioloop
+from tornado import ioloop, web
 
 from .pipeline import BuildResult, Project, SearchRefresh, Session, build
 
 POLL_MS = 150     # how often the watcher looks for changes
 INDEX_POLL_S = 0.05   # how often a running search index is checked
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+READ_METHODS = ("GET", "HEAD")
+MAX_PATH = 1024   # longer URL paths name no file of the site: 404, never an OSError
 
 
 class DevSite:
@@ -41,6 +44,7 @@ class DevSite:
         self.lock = threading.Lock()
         self.session = Session(long_running=True)      # parsed pages, kept between rebuilds
         self.indexing: SearchRefresh | None = None     # the search index being brought up to date
+        self.hosts: set[str] = set()                       # Host headers answered (set by start_server)
 
     def rebuild(self, *_changed) -> BuildResult:
         """Build (only what changed), publish the pages at once, and bring the search
@@ -76,39 +80,68 @@ class DevSite:
             self.log("search index updated")
 
     def __call__(self, environ, start_response):
-        path = self.resolve(environ.get("PATH_INFO", "/"))
+        refused = self._refusal(environ)
+        if refused is not None:
+            return self._respond(start_response, *refused, head=False)
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        url_path = environ.get("PATH_INFO", "/")
+        path = self.resolve(url_path)
+        if path is not None and path.name == "index.html" and not url_path.endswith("/") \
+                and not url_path.endswith("index.html"):
+            return self._redirect(start_response, environ, url_path + "/")
         is_page = path is None or path.suffix == ".html"
         if self.failure is not None and is_page:
             return self._respond(start_response, "500 Build Failed", "text/html; charset=utf-8",
-                                 error_page(self.failure).encode("utf-8"))
+                                 error_page(self.failure).encode("utf-8"), head)
         if path is None:
             not_found = self.project.out / "404.html"
             body = not_found.read_bytes() if not_found.is_file() else b"Not found"
-            return self._respond(start_response, "404 Not Found", "text/html; charset=utf-8", body)
+            return self._respond(start_response, "404 Not Found", "text/html; charset=utf-8", body, head)
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if kind.startswith("text/") or kind in ("application/javascript", "application/xml"):
             kind += "; charset=utf-8"
-        return self._respond(start_response, "200 OK", kind, path.read_bytes())
+        return self._respond(start_response, "200 OK", kind, path.read_bytes(), head)
+
+    def _refusal(self, environ) -> tuple[str, str, bytes] | None:
+        """Why a request is not answered: a Host that is not this server's (a page the editor
+        visits could otherwise read drafts by DNS rebinding), or a method other than GET and HEAD."""
+        if self.hosts and environ.get("HTTP_HOST", "").lower() not in self.hosts:
+            return "421 Misdirected Request", "text/plain; charset=utf-8", b"This preview answers only its own host."
+        if environ.get("REQUEST_METHOD") not in READ_METHODS:
+            return "405 Method Not Allowed", "text/plain; charset=utf-8", b"Only GET and HEAD."
+        return None
 
     def resolve(self, url_path: str) -> Path | None:
         """The file a URL path names, or None.  Never anything outside the output folder."""
         decoded = unquote(url_path)
-        if "\x00" in decoded or "\\" in decoded:
+        if "\x00" in decoded or "\\" in decoded or len(decoded) > MAX_PATH:
             return None
         normal = posixpath.normpath("/" + decoded.lstrip("/"))
         root = self.project.out.resolve()
-        candidate = (root / normal.lstrip("/")).resolve()
-        if not candidate.is_relative_to(root):
+        try:
+            candidate = (root / normal.lstrip("/")).resolve()
+            if not candidate.is_relative_to(root):
+                return None
+            if candidate.is_dir():
+                candidate = candidate / "index.html"
+            return candidate if candidate.is_file() else None
+        except (OSError, ValueError):        # a name too long for the file system, say
             return None
-        if candidate.is_dir():
-            candidate = candidate / "index.html"
-        return candidate if candidate.is_file() else None
 
     @staticmethod
-    def _respond(start_response, status, kind, body: bytes):
+    def _redirect(start_response, environ, location: str):
+        """A folder's URL without its slash: relative links on the page need the slash."""
+        query = environ.get("QUERY_STRING")
+        start_response("301 Moved Permanently", [("Location", location + ("?" + query if query else "")),
+                                                 ("Content-Length", "0"), ("Cache-Control", "no-store")])
+        return [b""]
+
+    @staticmethod
+    def _respond(start_response, status, kind, body: bytes, head: bool = False):
+        """The response; to HEAD, the same headers and no body."""
         start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body))),
-                                ("Cache-Control", "no-store")])
-        return [body]
+                                ("Cache-Control", "no-store"), ("Allow", ", ".join(READ_METHODS))])
+        return [b""] if head else [body]
 
 
 def error_page(diagnostics: str) -> str:
@@ -135,6 +168,12 @@ def _blocks(diagnostics: str) -> list[str]:
 def start_server(dev: DevSite, host: str, port: int) -> Server:
     """Set up livereload's server on the current IOLoop (not started)."""
     server = Server(dev)
+    dev.hosts = allowed_hosts(host, port)
+    # livereload answers /forcereload (reload every open page) to any GET, and takes WebSocket
+    # connections from any origin: both are refused here, for any page the editor might visit.
+    livereload.server.ForceReloadHandler = _NotHere
+    server.get_web_handlers = lambda script: [(r".*", _DevHandler, {"dev": dev, "script": script})]
+    LiveReloadHandler.check_origin = lambda _self, origin: urlsplit(origin).netloc.lower() in dev.hosts
     for folder in (dev.project.content, dev.project.templates):
         server.watch(str(folder), dev.rebuild)
     # livereload ignores changes for 3 s after each reload, so quick successive
@@ -145,6 +184,48 @@ def start_server(dev: DevSite, host: str, port: int) -> Server:
     server.application(port, host, debug=False)
     ioloop.PeriodicCallback(LiveReloadHandler.poll_tasks, POLL_MS).start()
     return server
+
+
+class _DevHandler(web.RequestHandler):
+    """Every request that is not livereload's, answered by ``DevSite``.  A handler of our own
+    rather than livereload's WSGI container, which answers HEAD with a broken reply."""
+
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
+
+    def initialize(self, dev: DevSite, script: bytes):
+        self.dev, self.script = dev, script
+
+    def _answer(self):
+        request = self.request
+        method = "GET" if request.method == "HEAD" else request.method    # the same answer, then no body
+        environ = {"REQUEST_METHOD": method, "PATH_INFO": request.path, "QUERY_STRING": request.query,
+                   "HTTP_HOST": request.headers.get("Host", "")}
+        answer: dict = {}
+        body = b"".join(self.dev(environ, lambda status, headers: answer.update(status=status, headers=headers)))
+        code, reason = answer["status"].split(" ", 1)
+        self.set_status(int(code), reason)
+        for name, value in answer["headers"]:
+            if name != "Content-Length":
+                self.set_header(name, value)
+        if request.method != "HEAD":
+            self.set_header("Content-Length", str(len(body)))
+            self.write(body)          # livereload's output transform adds its script to pages
+        else:                         # the transform sees no body: count its script here
+            injected = "html" in self._headers.get("Content-Type", "") and b"</head>" in body
+            self.set_header("Content-Length", str(len(body) + (len(self.script) if injected else 0)))
+
+    get = head = post = put = delete = options = patch = _answer
+
+
+class _NotHere(web.RequestHandler):
+    def get(self):
+        raise web.HTTPError(404)
+
+
+def allowed_hosts(host: str, port: int) -> set[str]:
+    """The Host headers this preview answers: the loopback names and the bound host, with the port."""
+    names = {"localhost", "127.0.0.1", "[::1]", f"[{host}]" if ":" in host else host}
+    return {f"{name}:{port}" for name in names} | ({name for name in names} if port == 80 else set())
 
 
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, strict: bool = False) -> int:

@@ -8,6 +8,7 @@ under a sub-path such as "/mend/", and from a local server.
 from __future__ import annotations
 
 import functools
+import html
 import posixpath
 import re
 
@@ -33,9 +34,10 @@ def scheme_of(href: str) -> str:
     """The URL scheme in lower case ("" for relative links).
 
     Browsers ignore tabs, newlines and leading control characters in a scheme
-    ("java\\tscript:"), so those are removed before looking.
+    ("java\\tscript:"), so those are removed before looking, after character references
+    ("&#106;avascript:") are decoded as a browser would.
     """
-    cleaned = re.sub(r"[\x00-\x20]", "", href)
+    cleaned = re.sub(r"[\x00-\x20]", "", html.unescape(href))
     match = SCHEME_RE.match(cleaned)
     return match.group(1).lower() if match else ""
 
