@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import livereload.server
 from livereload import Server
-from livereload.handlers import LiveReloadHandler
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 from tornado import ioloop, web
 
 from .pipeline import BuildResult, Project, SearchRefresh, Session, build
@@ -31,6 +30,9 @@ INDEX_POLL_S = 0.05   # how often a running search index is checked
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 READ_METHODS = ("GET", "HEAD")
 MAX_PATH = 1024   # longer URL paths name no file of the site: 404, never an OSError
+HEAD_END = b"</head>"
+# livereload's client, from this server (script-src 'self'); it connects back to /livereload.
+RELOAD_SCRIPT = '<script src="/livereload.js?port={port}" defer></script>'
 
 
 class DevSite:
@@ -166,13 +168,16 @@ def _blocks(diagnostics: str) -> list[str]:
 
 
 def start_server(dev: DevSite, host: str, port: int) -> Server:
-    """Set up livereload's server on the current IOLoop (not started)."""
+    """Set up the preview on the current IOLoop (not started): livereload's watcher and its
+    WebSocket, its client script served as a file of this origin, and every other request
+    answered by ``DevSite``.  Not livereload's own application: that injects an inline script,
+    which each page's Content-Security-Policy (script-src 'self') refuses, so pages never
+    reloaded.  Pages here get ``<script src="/livereload.js">`` instead, allowed by 'self'
+    (and its WebSocket by connect-src 'self'); the built site never contains it."""
     server = Server(dev)
     dev.hosts = allowed_hosts(host, port)
-    # livereload answers /forcereload (reload every open page) to any GET, and takes WebSocket
-    # connections from any origin: both are refused here, for any page the editor might visit.
-    livereload.server.ForceReloadHandler = _NotHere
-    server.get_web_handlers = lambda script: [(r".*", _DevHandler, {"dev": dev, "script": script})]
+    # livereload takes WebSocket connections from any origin: a page the editor visits could
+    # then drive the preview; only this server's own pages may connect.
     LiveReloadHandler.check_origin = lambda _self, origin: urlsplit(origin).netloc.lower() in dev.hosts
     for folder in (dev.project.content, dev.project.templates):
         server.watch(str(folder), dev.rebuild)
@@ -181,14 +186,17 @@ def start_server(dev: DevSite, host: str, port: int) -> Server:
     LiveReloadHandler.DEFAULT_RELOAD_TIME = 0
     LiveReloadHandler.watcher = server.watcher
     LiveReloadHandler._last_reload_time = time.time()
-    server.application(port, host, debug=False)
+    script = RELOAD_SCRIPT.format(port=port).encode()
+    app = web.Application([(r"/livereload", LiveReloadHandler), (r"/livereload\.js", LiveReloadJSHandler),
+                           (r".*", _DevHandler, {"dev": dev, "script": script})])
+    app.listen(port, address=host)
     ioloop.PeriodicCallback(LiveReloadHandler.poll_tasks, POLL_MS).start()
     return server
 
 
 class _DevHandler(web.RequestHandler):
-    """Every request that is not livereload's, answered by ``DevSite``.  A handler of our own
-    rather than livereload's WSGI container, which answers HEAD with a broken reply."""
+    """Every request that is not livereload's, answered by ``DevSite``, with the reload script
+    added to pages.  HEAD gets GET's headers and no body."""
 
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
 
@@ -207,19 +215,13 @@ class _DevHandler(web.RequestHandler):
         for name, value in answer["headers"]:
             if name != "Content-Length":
                 self.set_header(name, value)
+        if "html" in self._headers.get("Content-Type", "") and HEAD_END in body:
+            body = body.replace(HEAD_END, self.script + HEAD_END, 1)
+        self.set_header("Content-Length", str(len(body)))
         if request.method != "HEAD":
-            self.set_header("Content-Length", str(len(body)))
-            self.write(body)          # livereload's output transform adds its script to pages
-        else:                         # the transform sees no body: count its script here
-            injected = "html" in self._headers.get("Content-Type", "") and b"</head>" in body
-            self.set_header("Content-Length", str(len(body) + (len(self.script) if injected else 0)))
+            self.write(body)
 
     get = head = post = put = delete = options = patch = _answer
-
-
-class _NotHere(web.RequestHandler):
-    def get(self):
-        raise web.HTTPError(404)
 
 
 def allowed_hosts(host: str, port: int) -> set[str]:

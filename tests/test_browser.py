@@ -450,3 +450,43 @@ def test_without_javascript_every_emergency_number_shows_in_order(browser, help_
     assert all(rows.nth(i).is_visible() for i in range(rows.count()))
     assert not visit.page.locator(".help-lines").is_visible()     # helplines wait behind one tap
     visit.close()
+
+
+def test_live_reload_shows_an_edit_in_the_browser_without_a_touch(browser, make_project):
+    """A real ``build.py serve``: open a page, save its Markdown, and the new text appears by
+    itself.  The reload script is a file of the preview's own origin, so each page's
+    Content-Security-Policy allows it (an inline script was refused, and pages never reloaded)."""
+    import select
+    import socket
+    import subprocess
+    import sys
+    import time
+    project = make_project({"content/guide/topic.md": page("article", "First version.\n", title="Topic")})
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
+                                "--root", str(project.root)], stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        seen = b""
+        while b"Serving" not in seen:
+            ready, _, _ = select.select([process.stderr], [], [], 120)
+            chunk = os.read(process.stderr.fileno(), 65536) if ready else b""
+            assert chunk, "serve did not start: " + seen.decode(errors="replace")
+            seen += chunk
+        context = browser.new_context()
+        tab = context.new_page()
+        problems = []
+        tab.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        tab.goto(f"http://127.0.0.1:{port}/guide/topic/")
+        assert "First version." in tab.inner_text("main")
+        tab.wait_for_timeout(1000)                   # the reload script has connected
+        (project.content / "guide/topic.md").write_text(page("article", "Second version.\n", title="Topic"))
+        tab.wait_for_selector("text=Second version.", timeout=30_000)
+        assert problems == []                        # no CSP violation, no failed script
+        context.close()
+        assert "livereload" not in (project.out / "guide/topic/index.html").read_text("utf-8")
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
