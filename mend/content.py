@@ -24,6 +24,7 @@ MENTION_RE = re.compile(rf"@({KEY})")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FENCE = "---"
 MAX_PAGE_BYTES = 1_000_000       # a page longer than this is refused (README, "Limits")
+MAX_SLUG = 100                   # characters in a slug: every file system takes a name this long
 
 COMMON_FIELDS = {
     "title": Field("str", True, "the page's title"),
@@ -217,6 +218,11 @@ def load_page(path: Path, content_dir: Path, display_root: Path, report: Report,
         line, col = positions.get("slug", (1, 1))
         report.error(shown, line, col, "bad-slug", f"'{slug if section == '' else section + '/' + slug}' cannot be used in a URL",
                      "use lower-case letters, digits and single hyphens, e.g. 'space-after-a-breakup'")
+        return None
+    if len(slug) > MAX_SLUG:
+        line, col = positions.get("slug", (1, 1))
+        report.error(shown, line, col, "slug-too-long", f"the slug has {len(slug)} characters; at most {MAX_SLUG}",
+                     "a shorter 'slug:' (or file name) makes a URL people can read and type")
         return None
     url = "/" if (section, slug) == ("", "index") else str(PurePosixPath("/", section, slug)) + "/"
     return Page(path, shown, kind, slug, section, url, meta, body, body_line, positions, digest, path.relative_to(content_dir).as_posix(),

@@ -187,6 +187,8 @@ def _render_page(site: Site, staging: Staging, known: dict, renderer: MarkdownRe
 
 
 def _keep_or_render(site: Site, staging: Staging, context: Context, records: dict) -> Output:
+    if context.template not in site.closures and "page" in context.values:
+        return Output(None, "", "", [])   # a page's 'template:' that does not exist: site.validate_site said so
     key = render_key(site.engine, site.closures.get(context.template, ""), context.digest())
     record = records.get(key)
     published = staging.published

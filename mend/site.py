@@ -18,7 +18,7 @@ from .bibliography import Bibliography, load_bibliography
 from .config import SiteConfig, load_config
 from .content import Page, load_pages
 from .contexts import SiteView, site_view
-from .diagnostics import Report
+from .diagnostics import Report, did_you_mean
 from .files import FileReader
 from .project import Project
 from .render import Asset, JinjaBytecode, closures, load_assets, make_environment
@@ -67,10 +67,16 @@ def load_site(project: Project, report: Report, store: Store, reader: FileReader
 
 
 def validate_site(site: Site, report: Report) -> None:
-    """Pages must sit in a known section and may not take a URL the build generates."""
+    """Pages must sit in a known section, may not take a URL the build generates, and may
+    name only templates that exist."""
     known = {s.dir for s in site.config.sections}
     sections = {f"/{s.dir}/": s for s in site.config.sections}
     for page in site.pages:
+        template = page.meta.get("template")
+        if template is not None and template not in site.closures:
+            line, col = page.positions.get("template", (1, 1))
+            report.error(page.shown, line, col, "template-missing", f"there is no template '{template}' in templates/",
+                         did_you_mean(template, site.closures) or "add it to templates/, or remove 'template:'")
         if page.section and page.section not in known:
             report.error(page.shown, 1, 1, "section-unknown", f"folder '{page.section}' is not a section of the site",
                          f"add it to 'sections' in content/site.yaml, or move the page into one of: "

@@ -13,6 +13,7 @@ from conftest import page, tree_bytes
 
 from mend import incremental, markup, parallel
 from mend.contexts import Context, canonical
+from mend.diagnostics import Report
 from mend.pipeline import Project, build
 
 
@@ -78,14 +79,17 @@ def test_an_unusable_cache_is_a_warning_and_the_build_still_works(damage, make_p
 
 
 def test_the_summary_counts_exactly_the_lines_printed(make_project, run):
-    """The same problem found twice (two identical broken links) is one diagnostic."""
+    """The same problem found twice is one diagnostic; the summary counts what is printed."""
+    report = Report()
+    for _ in range(2):
+        report.error("content/a.md", 3, 1, "link-broken", "link to '/x/' goes nowhere")
+    assert len(report.items) == 1 and len(report.errors()) == 1 and report.format().count("error[") == 1
     project = make_project({"content/guide/a.md": page("article", "[x](/nowhere/) and [x](/nowhere/)\n")})
     outcome = run(project, "build")
     assert outcome.code == 1
     printed = [line for line in outcome.diagnostics if "error[" in line]
-    assert len(printed) == 1
-    assert outcome.stderr.strip().splitlines()[-1].startswith("failed: ")
-    assert " 1 error in " in outcome.stderr.strip().splitlines()[-1]
+    summary = outcome.stderr.strip().splitlines()[-1]
+    assert summary.startswith("failed: ") and f" {len(printed)} errors in " in summary
 
 
 def test_an_internal_failure_is_a_diagnostic_at_the_page_never_a_traceback(make_project, run, monkeypatch):
@@ -202,3 +206,17 @@ def test_a_build_forks_its_workers_with_no_other_thread_alive(make_project, monk
     monkeypatch.setattr(parallel, "map_forked", watching)
     assert build(project).written
     assert alive and set(alive) == {1}
+
+
+def test_a_missing_template_or_a_too_long_slug_is_reported_at_the_content_files_line(make_project, run):
+    project = make_project({
+        "content/custom.md": page("page", "Text.\n", title="Custom", template="nosuch.html"),
+        "content/guide/long.md": page("article", "Text.\n", title="Long", slug="a" * 300),
+    })
+    outcome = run(project, "build")
+    assert outcome.code == 1
+    assert "content/custom.md:9:1: error[template-missing]: there is no template 'nosuch.html' in templates/" \
+        in outcome.diagnostics
+    assert "content/guide/long.md:9:1: error[slug-too-long]: the slug has 300 characters; at most 100" \
+        in outcome.diagnostics
+    assert not [d for d in outcome.diagnostics if d.startswith(("templates:", "site:"))]
