@@ -81,6 +81,13 @@ def _run(args) -> int:
         print(f"build.py: error: no content/ folder in {project.root}", file=sys.stderr)
         return EXIT_USAGE
     command = args.command or "build"
+    if command in ("build", "serve"):
+        from .publish import refusal
+        refused = refusal(project.out, project.root)
+        if refused:
+            print(f"build.py: error: --out {refused}", file=sys.stderr)
+            print("    hint: choose an empty folder, or one an earlier build made (default: site/)", file=sys.stderr)
+            return EXIT_USAGE
     if command == "serve":
         from .serve import serve
         return serve(project, host=args.host, port=args.port, strict=args.strict)

@@ -22,7 +22,7 @@ from .diagnostics import Diagnostic, Report
 from .incremental import render_key
 from .markup import Link, MarkdownRenderer
 from .pages import Body, body_key, entry_digests, make_body, stored_body, verified
-from .publish import Staging, WriteFailed
+from .publish import MARKER, MARKER_TEXT, Staging, WriteFailed
 from .render import TemplateFailure, render_template
 from .site import Site
 from .store import Store
@@ -311,6 +311,7 @@ class Listings:
 def _files(site: Site, staging: Staging, store: Store, sheets: list, done: RenderedSite, report: Report) -> None:
     files = pdf.worksheet_pdfs(site, sheets, store, report)
     files.update((asset.url.lstrip("/"), asset.data) for asset in site.assets.values())
+    files[MARKER] = MARKER_TEXT       # marks the folder as Mend's: a later --out may replace it
     for name in sorted(files):
         staging.write(name, files[name])
         done.keys.setdefault(name, "")

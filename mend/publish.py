@@ -30,6 +30,11 @@ from .files import digest_bytes, names_under
 from .incremental import Published, file_stamp
 
 _RENAME_EXCHANGE = 2
+# Written into every site Mend builds: a folder holding it (or nothing) is one Mend may replace.
+MARKER = ".mend-site"
+MARKER_TEXT = b"This folder is built by Mend (python build.py) and is replaced on every build.\n"
+# A site built before the marker existed has all of these.
+_LEGACY_SITE = ("index.html", "404.html", "sitemap.xml", "pagefind/pagefind.js")
 
 
 class UnsafeOutputPath(ValueError):
@@ -66,6 +71,23 @@ def remove_leftovers(out_dir: Path) -> None:
     for pattern in (f".{out_dir.name}.building-*", f".{out_dir.name}.old-*", f".{out_dir.name}.search-*"):
         for leftover in out_dir.parent.glob(pattern):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def refusal(out: Path, root: Path) -> str:
+    """Why ``out`` may not be the output folder ("" when it may).  A build replaces the output
+    folder whole, so it must never be the project, its content or templates, a folder holding
+    them, or a folder of someone else's files."""
+    out, root = out.resolve(), root.resolve()
+    for name, folder in (("the project folder", root), ("content/", root / "content"),
+                         ("templates/", root / "templates")):
+        if out == folder or folder.is_relative_to(out):
+            return f"{out} is or holds {name}; building there would replace it"
+        if out.is_relative_to(folder) and folder != root:
+            return f"{out} is inside {name}; the site cannot be built among its own sources"
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file() \
+            and not all((out / name).is_file() for name in _LEGACY_SITE):
+        return f"{out} holds files Mend did not write ({MARKER} is missing); building there would delete them"
+    return ""
 
 
 class WriteFailed(Exception):

@@ -220,3 +220,27 @@ def test_a_missing_template_or_a_too_long_slug_is_reported_at_the_content_files_
     assert "content/guide/long.md:9:1: error[slug-too-long]: the slug has 300 characters; at most 100" \
         in outcome.diagnostics
     assert not [d for d in outcome.diagnostics if d.startswith(("templates:", "site:"))]
+
+
+# --- the output folder ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("out", [".", "content", "templates", "content/guide", "..", "elsewhere"])
+def test_an_output_folder_mend_did_not_make_is_refused_and_left_alone(out, make_project, run):
+    """--out . once swapped the project with the new site and deleted it, .git and all."""
+    project = make_project({"content/guide/a.md": page("article")})
+    (project.root / "elsewhere").mkdir()
+    (project.root / "elsewhere/notes.txt").write_text("mine")
+    before = tree_bytes(project.root.parent)
+    outcome = run(project, "build", "--out", str(project.root / out))
+    assert outcome.code == 2, outcome.stderr
+    assert "build.py: error: --out " in outcome.stderr and "Traceback" not in outcome.stderr
+    assert tree_bytes(project.root.parent) == before
+
+
+def test_an_empty_folder_or_an_earlier_mend_output_may_be_built_into(make_project, run, tmp_path):
+    project = make_project({"content/guide/a.md": page("article")})
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run(project, "build", "--out", str(empty)).code == 0
+    assert (empty / ".mend-site").is_file()
+    assert run(project, "build", "--out", str(empty)).code == 0       # its own output: fine again
