@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from .diagnostics import Report, did_you_mean, shown_path
+from .files import decode_utf8
 from .markup import plain_text, sanitize
 from .schema import YamlProblem, compose_yaml
 from .store import Store
@@ -119,7 +120,7 @@ def load_bibliography(content_dir: Path, display_root: Path, store: Store, repor
     bibliography = Bibliography(shown, store)
     if not path.is_file():
         return bibliography
-    text = _decode(path.read_bytes() if data is None else data, shown, report)
+    text = decode_utf8(path.read_bytes() if data is None else data, shown, report, "bibliography")
     if text is None:
         return bibliography
     digest = hashlib.sha256(f"{CHECKS_VERSION}\0{text}".encode("utf-8")).hexdigest()
@@ -143,17 +144,6 @@ def load_bibliography(content_dir: Path, display_root: Path, store: Store, repor
     if len(report.items) == problems and json.loads(json.dumps(checked, default=str)) == checked:
         store.put("sources", digest, checked)
     return bibliography
-
-
-def _decode(data: bytes, shown: str, report: Report) -> str | None:
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        report.error(shown, line, col, "encoding", "the bibliography is not valid UTF-8",
-                     "save it as UTF-8 in your editor")
-        return None
 
 
 def _parse(text: str, shown: str, report: Report) -> list[tuple]:

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from .bibliography import KEY
 from .diagnostics import Report, shown_path
-from .files import FileReader
+from .files import FileReader, decode_utf8
 from .schema import Field, YamlProblem, load_yaml, validate
 
 KINDS = ("article", "faq", "worksheet", "page")
@@ -234,15 +234,7 @@ def _read_text(data: bytes, shown: str, report: Report) -> str | None:
         report.error(shown, 1, 1, "empty-file", "the file is empty",
                      "run 'python build.py new KIND SLUG' to start a page with valid front matter")
         return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        report.error(shown, line, col, "encoding", "the file is not valid UTF-8",
-                     "save it as UTF-8 in your editor")
-        return None
-    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+    return decode_utf8(data, shown, report)
 
 
 def split_front_matter(text: str, shown: str, report: Report) -> tuple[str, str, int] | None:

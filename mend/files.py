@@ -59,6 +59,22 @@ class FileReader:
         self.pending.clear()
 
 
+def decode_utf8(data: bytes, shown: str, report, what: str = "file") -> str | None:
+    """Text of an input file: UTF-8, a byte-order mark dropped, Windows line endings made plain
+    (Notepad saves both).  Not UTF-8: ``error[encoding]`` at the first bad byte, and None."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        line, col = byte_position(data, exc.start)
+        report.error(shown, line, col, "encoding", f"the {what} is not valid UTF-8", "save it as UTF-8 in your editor")
+        return None
+
+
+def byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    """Line and column of a byte offset."""
+    return data[:offset].count(b"\n") + 1, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+
+
 def names_under(folder: Path) -> list[str]:
     """Relative POSIX paths of the files under ``folder``, sorted; plain strings because
     a site has thousands of files and Path objects cost microseconds each."""

@@ -30,6 +30,7 @@ from jinja2 import meta as jinja_meta
 
 from . import minify, structured_data
 from .diagnostics import Report, shown_path
+from .files import byte_position
 from .urls import relative_url
 
 if TYPE_CHECKING:
@@ -76,15 +77,10 @@ def make_environment(templates_dir: Path, report: Report, display_root: Path,
         except UnicodeDecodeError as exc:
             ok = False
             data = (templates_dir / name).read_bytes()
-            line, col = _byte_position(data, exc.start)
+            line, col = byte_position(data, exc.start)
             report.error(_shown(templates_dir / name, display_root), line, col, "encoding",
                          "the template is not valid UTF-8", "save it as UTF-8 in your editor")
     return env if ok else None
-
-
-def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
-    line = data[:offset].count(b"\n") + 1
-    return line, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
 
 
 # --- helpers for templates: pure functions of the template's variables ---------------------
