@@ -54,12 +54,21 @@ def body(rng: random.Random, index: int, count: int, keys: list[str], cite: bool
     return "\n\n".join(parts) + "\n"
 
 
+# Word-salad sentences say anything ("help", "people"), so they cite only sources the claim
+# checks accept for any wording: trials and experiments (or reviews of them) on broad samples.
+CAUSAL_DESIGNS = ("rct", "experiment", "meta-analysis", "systematic-review")
+NARROW = ("student", "undergraduate", "young adult", "adolescent", "teen")
+
+
 def cited_keys(limit: int = 20) -> list[str]:
     sources = ROOT / "content" / "sources.yaml"
     if not sources.exists():
         return []
     entries = yaml.safe_load(sources.read_text("utf-8")) or []
-    return [e["id"] for e in entries if e.get("verified") in ("confirmed", "likely")][:limit]
+    return [e["id"] for e in entries if e.get("verified") in ("confirmed", "likely")
+            and (e.get("design") in ("rct", "experiment")
+                 or e.get("design") in CAUSAL_DESIGNS and "trial" in str(e.get("sample", "")).lower())
+            and not any(word in str(e.get("sample", "")).lower() for word in NARROW)][:limit]
 
 
 def write_mend(out: Path, pages: list[str], titles: list[str]) -> None:

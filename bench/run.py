@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,11 +50,13 @@ def commands(corpus: Path, tool: str) -> tuple[list[str], Path] | None:
 def timed(command: list[str], cwd: Path) -> tuple[float, float, int]:
     """Run a command; return (seconds, peak MiB, exit code)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    with tempfile.TemporaryFile() as messages:      # a file, not a pipe: a full pipe would stall the build
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=messages)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        messages.seek(0)
+        err = messages.read().decode(errors="replace")
     if process.returncode != 0:
         print(f"  ! {command[0]} exited {process.returncode}: {err.strip()[-400:]}", file=sys.stderr)
     return seconds, usage.ru_maxrss / 1024, process.returncode
