@@ -82,29 +82,28 @@ def unverified(html: str, allowed: set[str]) -> list[tuple[str, int]]:
             if dial_digits(shown.split(":", 1)[-1]) not in allowed]
 
 
-def check_output(staging, names, site, report: Report, store) -> None:
-    """Check every HTML output in ``names``: in the staging folder, or in the published one
-    where it was kept.  An error points at the content file's line when the number is written
-    there.  Pages found clean are remembered in the store by the hash of their bytes salted
-    with the allowed numbers, so an unchanged page is not read again."""
+def check_output(staging, digests: dict[str, str], site, report: Report, store) -> None:
+    """Check every HTML output (``digests``: output path -> hash of its bytes): in the staging
+    folder, or in the published one where it was kept.  An error points at the content file's
+    line when the number is written there.  Pages found clean are remembered in the store by
+    their hash salted with the allowed numbers, so an unchanged page is not even read again."""
     allowed = allowed_numbers(site.bibliography)
-    salt = hashlib.sha256(" ".join(sorted(allowed)).encode()).digest()
+    salt = hashlib.sha256(" ".join(sorted(allowed)).encode()).hexdigest()
     sources = {page.output_path: (page.source, page.shown) for page in site.pages}
     clean = []
-    for name in (n for n in names if n.endswith(".html") and not n.startswith("pagefind")):
+    for name in sorted(n for n in digests if n.endswith(".html") and not n.startswith("pagefind")):
+        key = hashlib.sha256(f"{salt}\0{digests[name]}".encode()).hexdigest()
+        if digests[name] and store.get("numbers", key) is not None:
+            continue
         path = staging.folder / name
         if not path.is_file() and staging.published is not None:
             path = staging.published.out / name
         if not path.is_file():
             continue
-        data = path.read_bytes()
-        key = hashlib.sha256(salt + data).hexdigest()
-        if store.get("numbers", key) is not None:
-            continue
         found = len(report.items)
-        check_text(data.decode("utf-8", "replace"), f"{site.project.out.name}/{name}", allowed, report,
-                   sources.get(name))
-        if len(report.items) == found:
+        check_text(path.read_bytes().decode("utf-8", "replace"), f"{site.project.out.name}/{name}", allowed,
+                   report, sources.get(name))
+        if len(report.items) == found and digests[name]:
             clean.append((key, True))
     store.put_many("numbers", clean)
 
