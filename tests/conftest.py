@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -109,6 +110,13 @@ def run_build_py(project_root: Path, *args: str) -> subprocess.CompletedProcess:
     """Run the real ``build.py`` in a child process (for end-to-end checks)."""
     return subprocess.run([sys.executable, str(ROOT / "build.py"), *args, "--root", str(project_root)],
                           capture_output=True, text=True, timeout=300)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:

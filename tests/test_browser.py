@@ -457,14 +457,12 @@ def test_live_reload_shows_an_edit_in_the_browser_without_a_touch(browser, make_
     itself.  The reload script is a file of the preview's own origin, so each page's
     Content-Security-Policy allows it (an inline script was refused, and pages never reloaded)."""
     import select
-    import socket
     import subprocess
     import sys
-    import time
+
+    from conftest import free_port
     project = make_project({"content/guide/topic.md": page("article", "First version.\n", title="Topic")})
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
                                 "--root", str(project.root)], stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})

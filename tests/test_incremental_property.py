@@ -106,19 +106,20 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
         extra = " See [the questions](../questions/q.md)." if link else ""
         self.write(name, f"{head}## Part\n\n{body}{cite}{extra}\n")
 
-    @rule(name=pages, title=TEXT)
-    def edit_title(self, name, title):
+    def set_field(self, name: str, field: str, value: str) -> None:
+        """Replace one front-matter (or site.yaml) line ``field: ...``."""
         path = self.root / name
-        lines = [f"title: {title}" if line.startswith("title:") else line
+        lines = [f"{field}: {value}" if line.startswith(f"{field}:") else line
                  for line in path.read_text("utf-8").split("\n")]
         path.write_text("\n".join(lines), "utf-8")
 
+    @rule(name=pages, title=TEXT)
+    def edit_title(self, name, title):
+        self.set_field(name, "title", title)
+
     @rule(name=pages, summary=TEXT)
     def edit_summary(self, name, summary):
-        path = self.root / name
-        lines = [f"summary: {summary}" if line.startswith("summary:") else line
-                 for line in path.read_text("utf-8").split("\n")]
-        path.write_text("\n".join(lines), "utf-8")
+        self.set_field(name, "summary", summary)
 
     @rule(name=pages, order=st.integers(1, 5))
     def edit_order(self, name, order):
@@ -155,10 +156,7 @@ class IncrementalEqualsClean(RuleBasedStateMachine):
 
     @rule(words=TEXT)
     def edit_site_yaml(self, words):
-        path = self.root / "content/site.yaml"
-        lines = [f"tagline: {words}" if line.startswith("tagline:") else line
-                 for line in path.read_text("utf-8").split("\n")]
-        path.write_text("\n".join(lines), "utf-8")
+        self.set_field("content/site.yaml", "tagline", words)
 
     @rule(label=TEXT)
     def add_worksheet_field(self, label):

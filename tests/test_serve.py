@@ -14,16 +14,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import ROOT, page
+from conftest import ROOT, free_port, page
 from tornado import ioloop
 
 from mend.serve import DevSite, start_server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -32,7 +26,7 @@ def served(make_project):
     logs: list[str] = []
     dev = DevSite(project, log=logs.append)
     dev.rebuild()
-    port = _free_port()
+    port = free_port()
     ready = threading.Event()
     loops = []
 
@@ -149,7 +143,7 @@ def listening_addresses(port: int) -> set[str]:
 @pytest.mark.slow    # a real serve process
 def test_serve_binds_only_the_loopback_address_by_default(make_project):
     project = make_project()
-    port = _free_port()
+    port = free_port()
     process, printed = start_serving(project, "--port", str(port))
     try:
         assert f"Serving {project.out} at http://127.0.0.1:{port}/" in printed, printed
@@ -163,7 +157,7 @@ def test_serve_binds_only_the_loopback_address_by_default(make_project):
 @pytest.mark.slow    # a real serve process
 def test_serve_warns_when_told_to_bind_a_network_address(make_project):
     project = make_project()
-    port = _free_port()
+    port = free_port()
     process, printed = start_serving(project, "--host", "0.0.0.0", "--port", str(port))
     try:
         assert ("warning: binding to 0.0.0.0: other machines on the network can see this preview" in printed), printed

@@ -6,24 +6,17 @@ from __future__ import annotations
 import http.client
 import os
 import select
-import socket
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, page
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from conftest import ROOT, free_port, page
 
 
 @pytest.fixture
 def server(make_project):
     project = make_project({"content/guide/topic.md": page("article", "Text.\n", title="Topic")})
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
                                 "--root", str(project.root)], stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
