@@ -94,7 +94,7 @@ def build(project: Project, *, strict: bool = False, write: bool = True, today: 
         result.report.internal(shown_path(project.content, project.root), exc, traceback.format_exc())
     finally:
         session.reader.release()
-        store.finish()
+        store.finish(replayed=result.unchanged)
         if session.store is None:
             store.close()
         result.seconds = time.perf_counter() - started

@@ -37,8 +37,7 @@ class Store:
         self.db = connection
         self.path = path
         self.problem = problem      # why the on-disk store could not be used ("" when it is)
-        self.generation = 0
-        self.generation = self._next_generation()
+        self._generation: int | None = None
         self.touched: dict[str, set[str]] = {}
         self.pid = os.getpid()
 
@@ -64,11 +63,20 @@ class Store:
         _create(connection)
         return cls(connection, None, problem)
 
+    @property
+    def generation(self) -> int:
+        """This build's number, taken when it first writes: a build that only replays the last
+        one's report is not counted, or a few no-change builds in a row would age every row out."""
+        if self._generation is None:
+            self._generation = self._next_generation()
+        return self._generation
+
     def _next_generation(self) -> int:
         try:
             row = self.db.execute("SELECT value FROM entries WHERE kind='meta' AND key='generation'").fetchone()
             generation = (json.loads(row[0]) if row else 0) + 1
-            self._write("meta", "generation", json.dumps(generation).encode())
+            self.db.execute("INSERT OR REPLACE INTO entries VALUES ('meta', 'generation', ?, ?)",
+                            (json.dumps(generation).encode(), generation))
             return generation
         except sqlite3.Error:
             return 1
@@ -135,9 +143,13 @@ class Store:
         self.db.execute("COMMIT")
 
     def finish(self, kinds: tuple[str, ...] = ("body", "output", "editorial", "numbers", "pdf", "jinja",
-                                               "references", "sources")) -> None:
+                                               "references", "sources"), *, replayed: bool = False) -> None:
         """Mark the rows this build read as used, and drop rows of ``kinds`` that no build
-        used for a while (so the store does not grow with every edit)."""
+        used for a while (so the store does not grow with every edit).  A build that replayed
+        the last one used nothing new and counts for nothing."""
+        if replayed and self._generation is None:
+            self.touched = {}
+            return
         with contextlib.suppress(sqlite3.Error), self._transaction():
             for kind, keys in self.touched.items():
                 self.db.executemany("UPDATE entries SET used=? WHERE kind=? AND key=?",

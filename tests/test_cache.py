@@ -246,3 +246,15 @@ def test_a_page_removed_and_added_back_is_rendered_not_taken_from_a_stale_record
     result, changed = rebuild(site)
     assert "guide/b/index.html" in result.rendered_pages and "guide/b/index.html" in changed
     assert_same_as_clean_build(site, tmp_path)
+
+
+def test_no_change_builds_in_a_row_keep_what_the_cache_remembers(site):
+    """A replayed build is not counted as a build: after many no-change builds, an edit
+    still renders only the page that changed (they used to age every row out of the store)."""
+    for _ in range(7):
+        result, _ = rebuild(site)
+        assert result.unchanged
+    edit(site.content / "guide/b.md", "Plain words here.", "Other plain words.")
+    result, changed = rebuild(site)
+    assert result.rendered_pages == ["guide/b/index.html"]
+    assert changed == {"guide/b/index.html"}
