@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from . import helpdata
 from .bibliography import KEY
 from .diagnostics import Report, shown_path
 from .files import FileReader, decode_utf8
@@ -72,6 +73,7 @@ class Page:
     digest: str = ""        # hash of the file's bytes: what caches of this page are keyed by
     name: str = ""          # path inside content/, e.g. "guide/space.md"
     mentions: tuple[str, ...] = ()   # every "@key" in the body: the sources it may cite
+    shows_directory: bool = False    # has the help directory line (helpdata.DIRECTORY_MARKER)
 
     @property
     def output_path(self) -> str:
@@ -226,7 +228,8 @@ def load_page(path: Path, content_dir: Path, display_root: Path, report: Report,
         return None
     url = "/" if (section, slug) == ("", "index") else str(PurePosixPath("/", section, slug)) + "/"
     return Page(path, shown, kind, slug, section, url, meta, body, body_line, positions, digest, path.relative_to(content_dir).as_posix(),
-                tuple(sorted(set(MENTION_RE.findall(body)))) if "@" in body else ())
+                tuple(sorted(set(MENTION_RE.findall(body)))) if "@" in body else (),
+                "[help:" in body and helpdata.DIRECTORY_MARKER.search(body) is not None)
 
 
 def _read_text(data: bytes, shown: str, report: Report) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from . import checks, citations, contexts, editorial, parallel, pdf, search, structured_data
+from . import checks, citations, contexts, editorial, numbers, parallel, pdf, search, structured_data
 from .bibliography import format_references
 from .contexts import Context, Digested
 from .diagnostics import Diagnostic, Report
@@ -39,6 +39,7 @@ class Output:
     key: str
     ids: str                      # anchors in its HTML (checks.packed_ids)
     diagnostics: list[Diagnostic]   # found while rendering it (the body's are kept with the body)
+    numbers: list = field(default_factory=list)   # phone-number-like runs in its HTML (numbers.phone_numbers)
     links: list[Link] = field(default_factory=list)
     cited: list[str] = field(default_factory=list)
     digest: str = ""              # hash of its bytes
@@ -67,6 +68,7 @@ class RenderedSite:
 
     keys: dict[str, str] = field(default_factory=dict)          # output path -> render key
     digests: dict[str, str] = field(default_factory=dict)       # output path -> hash of its bytes
+    numbers: dict[str, list] = field(default_factory=dict)      # HTML output path -> the numbers it shows
     rendered: list[str] = field(default_factory=list)           # outputs rendered, not kept
     records: dict[str, dict] = field(default_factory=dict)      # render key -> what its render reported (new ones)
     html_changed: bool = False                                  # some HTML differs from the published site's
@@ -154,7 +156,7 @@ def _kept_as_known(site: Site, staging: Staging, page, known: dict, records: dic
         return None
     staging.keep(page.output_path)
     return Output(page.output_path, key, record["ids"], [Diagnostic(*d) for d in record["diagnostics"]],
-                  links=body.links, cited=body.cited, digest=staging.published.digest(page.output_path) or "",
+                  record["numbers"], links=body.links, cited=body.cited, digest=staging.published.digest(page.output_path) or "",
                   rendered=False, changed=False, body_diagnostics=body.diagnostics)
 
 
@@ -195,7 +197,7 @@ def _keep_or_render(site: Site, staging: Staging, context: Context, records: dic
     if record is not None and published is not None and published.has(context.output, key):
         staging.keep(context.output)
         return Output(context.output, key, record["ids"], [Diagnostic(*d) for d in record["diagnostics"]],
-                      digest=published.digest(context.output) or "", rendered=False, changed=False)
+                      record["numbers"], digest=published.digest(context.output) or "", rendered=False, changed=False)
     own = Report()
     try:
         text = render_template(site.env, context.template, context.values, own, site.project.templates,
@@ -205,8 +207,11 @@ def _keep_or_render(site: Site, staging: Staging, context: Context, records: dic
     if context.output.endswith(".html"):
         editorial.check_help_block(context.values["page_source"], text, own)
     changed = staging.write(context.output, text.encode("utf-8"))
-    ids = checks.packed_ids(text) if context.output.endswith(".html") else ""
-    return Output(context.output, key, ids, own.items, digest=staging.digests[context.output], changed=changed)
+    html = context.output.endswith(".html")
+    ids = checks.packed_ids(text) if html else ""
+    found = numbers.phone_numbers(text) if html else []      # here, on every core, not re-read later
+    return Output(context.output, key, ids, own.items, found, digest=staging.digests[context.output],
+                  changed=changed)
 
 
 def _collect(site: Site, outputs: dict[str, Output], body_keys: dict[str, str], known: dict, store: Store,
@@ -239,10 +244,13 @@ def _account(output: Output, done: RenderedSite, records: list) -> None:
         return
     done.keys[output.name] = output.key
     done.digests[output.name] = output.digest
-    done.html_changed |= output.changed and output.name.endswith(".html")
+    if output.name.endswith(".html"):
+        done.html_changed |= output.changed
+        done.numbers[output.name] = output.numbers
     if output.rendered:
         done.rendered.append(output.name)
-        record = {"ids": output.ids, "diagnostics": [list(vars(d).values()) for d in output.diagnostics]}
+        record = {"ids": output.ids, "diagnostics": [list(vars(d).values()) for d in output.diagnostics],
+                  "numbers": output.numbers}
         done.records[output.key] = record
         records.append((output.key, record))
 

@@ -83,7 +83,7 @@ def body_key(page, engine: str, entries: dict[str, str], help_data) -> str:
     help directory line also shows the help data and every service it cites."""
     parts = [engine, page.shown, page.name, page.url, page.digest]
     parts.extend(f"{key}={entries.get(key) or entries['']}" for key in page.mentions)
-    if helpdata.DIRECTORY_MARKER.search(page.body):
+    if page.shows_directory:
         parts += [help_data.digest, entries["*"]]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 

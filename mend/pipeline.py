@@ -127,7 +127,7 @@ def _steps(project: Project, store: Store, session: Session, result: BuildResult
             return _report_write_failure(project, report, str(exc))
         result.rendered_pages = rendered.rendered
         with result.timing("numbers"):    # every phone number published is a vetted service's
-            numbers.check_output(staging, rendered.digests, site, report, store)
+            numbers.check_output(rendered.numbers, staging, site, report)
         plan = _search_plan(rendered, staging.published, defer_search) if write and not report.failed(strict) else ""
         with _indexing(staging, plan) as indexing:     # Pagefind reads the HTML while the checks run
             with result.timing("editorial"):

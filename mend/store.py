@@ -3,9 +3,9 @@
 One table of ``(kind, key) -> value`` rows.  Every value is keyed by a hash of what it
 was made from, so a row is either right or unused; nothing is ever invalidated by hand.
 Kinds in use: ``manifest`` (the last published build of an output folder), ``body``
-(a page's Markdown rendered to HTML), ``output`` (what an output's last render reported),
-``editorial`` (a page's editorial findings), ``numbers`` (pages whose phone numbers were
-checked), ``sources`` and ``references`` (the checked and the Pandoc-formatted
+(a page's Markdown rendered to HTML), ``output`` (what an output's last render reported:
+anchors, diagnostics, the phone numbers it shows), ``editorial`` (a page's editorial
+findings), ``sources`` and ``references`` (the checked and the Pandoc-formatted
 bibliography), ``pdf`` (worksheet PDFs), ``jinja`` (compiled templates) and
 ``libraries`` (the versions of the distributions Mend requires).
 
@@ -39,6 +39,8 @@ class Store:
         self.problem = problem      # why the on-disk store could not be used ("" when it is)
         self._generation: int | None = None
         self.touched: dict[str, set[str]] = {}
+        self.marked: dict[str, set[str]] = {}     # rows already marked used by this generation
+        self.pruned = False                       # rows already pruned for this generation
         self.pid = os.getpid()
 
     # -- opening -----------------------------------------------------------------------------
@@ -142,7 +144,7 @@ class Store:
             raise
         self.db.execute("COMMIT")
 
-    def finish(self, kinds: tuple[str, ...] = ("body", "output", "editorial", "numbers", "pdf", "jinja",
+    def finish(self, kinds: tuple[str, ...] = ("body", "output", "editorial", "pdf", "jinja",
                                                "references", "sources"), *, replayed: bool = False) -> None:
         """Mark the rows this build read as used, and drop rows of ``kinds`` that no build
         used for a while (so the store does not grow with every edit).  A build that replayed
@@ -151,11 +153,15 @@ class Store:
             self.touched = {}
             return
         with contextlib.suppress(sqlite3.Error), self._transaction():
-            for kind, keys in self.touched.items():
+            for kind, keys in self.touched.items():      # serve's rebuilds share a generation
+                marked = self.marked.setdefault(kind, set())
                 self.db.executemany("UPDATE entries SET used=? WHERE kind=? AND key=?",
-                                    [(self.generation, kind, key) for key in keys])
-            self.db.executemany("DELETE FROM entries WHERE kind=? AND used<?",
-                                [(kind, self.generation - KEEP_BUILDS) for kind in kinds])
+                                    [(self.generation, kind, key) for key in keys - marked])
+                marked |= keys
+            if not self.pruned:     # once per generation: none of its rows can age within it
+                self.db.executemany("DELETE FROM entries WHERE kind=? AND used<?",
+                                    [(kind, self.generation - KEEP_BUILDS) for kind in kinds])
+                self.pruned = True
         self.touched = {}
 
     def _check_process(self) -> None:
