@@ -1053,7 +1053,11 @@ def read_clauses(stems: list[str], words: list[str], vocab: Vocabulary) -> _Clau
                 leading_end[start] = None
             else:
                 clean = clean_from[k]
-                leading_end[start] = commas[clean] if clean is not None else commas[-1]
+                end = commas[clean] if clean is not None else commas[-1]
+                after = stems[end + 1] if end + 1 < n else ""
+                if end != commas[k] and (after in vocab.subordinators or after in ("so", "and", "but")):
+                    end = commas[k]     # "..., since ..." cannot be the main clause: no list ran on
+                leading_end[start] = end
     inner_close: list[int | None] = [None] * (n + 1)
     inner_open = [0] * (n + 1)
     for i in range(1, n):
