@@ -25,7 +25,7 @@ from .pages import Body, body_key, entry_digests, make_body, stored_body, verifi
 from .publish import MARKER, MARKER_TEXT, Staging, WriteFailed
 from .render import TemplateFailure, render_template
 from .site import Site
-from .store import Store
+from .store import Store, encode
 
 SOURCES_PER_PAGE = 30
 
@@ -46,7 +46,8 @@ class Output:
     rendered: bool = True         # False when kept from the published site
     changed: bool = True          # differs from the published file
     body_diagnostics: list[Diagnostic] = field(default_factory=list)
-    new_body: dict | None = None  # a body made in this build, for the store
+    new_body: Body | None = None  # a body made in this build, and its JSON for the store (made in the
+    new_body_json: bytes = b""    # worker, so the parent does not encode a thousand bodies in a row)
     tracebacks: list[str] = field(default_factory=list)     # of internal errors, for --debug
 
 
@@ -184,7 +185,8 @@ def _render_page(site: Site, staging: Staging, known: dict, renderer: MarkdownRe
         sheets.append(pdf.SheetForPdf(page, body.sheet, body.references))
     output = _keep_or_render(site, staging, contexts.page_context(site.view, page, body), records)
     output.body_diagnostics, output.links, output.cited = body.diagnostics, body.links, body.cited
-    output.new_body = body.to_json() if made and page.kind != "worksheet" else None
+    if made and page.kind != "worksheet":
+        output.new_body, output.new_body_json = body, encode(body.to_json())
     return output
 
 
@@ -224,14 +226,14 @@ def _collect(site: Site, outputs: dict[str, Output], body_keys: dict[str, str], 
         report.extend(output.body_diagnostics + output.diagnostics)
         report.tracebacks.extend(output.tracebacks)
         if output.new_body is not None:
-            bodies.append((body_keys[page.url], output.new_body))
-            remembered[body_keys[page.url]] = Body.from_json(output.new_body)
+            bodies.append((body_keys[page.url], output.new_body_json))
+            remembered[body_keys[page.url]] = output.new_body
         elif page.url in known:
             remembered[body_keys[page.url]] = known[page.url]
         if output.name is not None:
             memory.page_keys[_context_of(site, page, body_keys)] = output.key
         _account(output, done, records)
-    store.put_many("body", bodies)
+    store.put_many_bytes("body", bodies)
     store.put_many("output", records)
     memory.bodies = remembered
     wanted = {_context_of(site, page, body_keys) for page in site.pages}

@@ -106,7 +106,7 @@ class Store:
         return row[0] if row else None
 
     def put(self, kind: str, key: str, value) -> None:
-        self.put_bytes(kind, key, json.dumps(value, ensure_ascii=False, sort_keys=True).encode())
+        self.put_bytes(kind, key, encode(value))
 
     def put_bytes(self, kind: str, key: str, data: bytes) -> None:
         self._check_process()
@@ -115,9 +115,12 @@ class Store:
 
     def put_many(self, kind: str, items) -> None:
         """Several values in one transaction (a commit per row costs a disk sync)."""
+        self.put_many_bytes(kind, [(key, encode(value)) for key, value in items])
+
+    def put_many_bytes(self, kind: str, items) -> None:
+        """``put_many`` of values already encoded (by ``encode``, in a worker, say)."""
         self._check_process()
-        rows = [(kind, key, json.dumps(value, ensure_ascii=False, sort_keys=True).encode(), self.generation)
-                for key, value in items]
+        rows = [(kind, key, data, self.generation) for key, data in items]
         self.touched.setdefault(kind, set()).update(row[1] for row in rows)
         with contextlib.suppress(sqlite3.Error), self._transaction():
             self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
@@ -172,6 +175,11 @@ class Store:
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
+
+
+def encode(value) -> bytes:
+    """A JSON value as the store keeps it."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
 
 
 def _create(connection: sqlite3.Connection) -> None:
