@@ -9,6 +9,7 @@ URL, output path, body and the hash of its bytes.  Nothing here renders anything
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ class Page:
     mentions: tuple[str, ...] = ()   # every "@key" in the body: the sources it may cite
     shows_directory: bool = False    # has the help directory line (helpdata.DIRECTORY_MARKER)
 
-    @property
+    @functools.cached_property
     def output_path(self) -> str:
         """Where the page goes inside the output folder."""
         return output_path(self.url)

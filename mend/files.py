@@ -26,23 +26,30 @@ class FileReader:
     def __init__(self):
         self.known: dict[str, tuple[tuple, str]] = {}    # path -> (stamp, digest)
         self.pending: dict[str, bytes] = {}              # bytes read for a digest, not yet taken
+        self.this_build: dict[str, str] = {}             # path -> digest, stamped once per build
 
     def digest(self, path) -> str:
+        """The file's hash, as this build first saw it (the fingerprint and the loader ask
+        about the same files: one stat each, and both see the same version)."""
         path = str(path)
+        seen = self.this_build.get(path)
+        if seen is not None:
+            return seen
         info = os.stat(path)
         known = self.known.get(path)
-        if known is not None and known[0] == _stamp(info):
-            return known[1]
-        data = self._read(path, info)
-        self.pending[path] = data
-        return self.known[path][1]
+        if known is None or known[0] != _stamp(info):
+            self.pending[path] = self._read(path, info)
+        self.this_build[path] = self.known[path][1]
+        return self.this_build[path]
 
     def read(self, path) -> tuple[bytes, str]:
         """The file's bytes and their hash: the bytes the digest was made from when the
         file has not changed since, else a fresh read."""
         path = str(path)
-        info = os.stat(path)
         data = self.pending.pop(path, None)
+        if data is not None and path in self.this_build:
+            return data, self.this_build[path]
+        info = os.stat(path)
         known = self.known.get(path)
         if data is None or known is None or known[0] != _stamp(info):
             data = self._read(path, info)
@@ -55,8 +62,10 @@ class FileReader:
         return data
 
     def release(self) -> None:
-        """Drop bytes read but not taken (a build that stopped early)."""
+        """End of a build: drop bytes read but not taken (a build that stopped early), and
+        stat every file afresh next time."""
         self.pending.clear()
+        self.this_build.clear()
 
 
 def decode_utf8(data: bytes, shown: str, report, what: str = "file") -> str | None:
