@@ -110,6 +110,10 @@ def discover(content_dir: Path, root: Path, report: Report) -> list[Path]:
                 elif entry.name.endswith(".md") and entry.is_file():
                     if not entry.is_symlink() or _allowed_link(Path(entry.path), root, None, report):
                         found.append(entry.path)
+                elif entry.name.endswith(".md"):     # a pipe, a device, a dangling link: never read
+                    report.error(shown_path(Path(entry.path), root), 1, 1, "unreadable",
+                                 "this is not a regular file, so it is not read",
+                                 "replace it with a Markdown file, or remove it")
     return [Path(path) for path in sorted(found)]
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024    # an input larger than this is fingerprinted by its stamp, not read
 
 
 def digest_bytes(data: bytes) -> str:
@@ -37,6 +40,11 @@ class FileReader:
             return seen
         info = os.stat(path)
         known = self.known.get(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
+            # A device, a pipe or a huge file is never read (a link to /dev/zero would never end);
+            # the loader refuses it, and its stamp still makes any change a change.
+            self.this_build[path] = f"stamp:{info.st_mode}:{':'.join(map(str, _stamp(info)))}"
+            return self.this_build[path]
         if known is None or known[0] != _stamp(info):
             self.pending[path] = self._read(path, info)
         self.this_build[path] = self.known[path][1]
@@ -56,6 +64,8 @@ class FileReader:
         return data, self.known[path][1]
 
     def _read(self, path: str, info: os.stat_result) -> bytes:
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(0, "it is not a regular file")
         with open(path, "rb") as handle:
             data = handle.read()
         self.known[path] = (_stamp(info), digest_bytes(data))
@@ -82,6 +92,40 @@ def decode_utf8(data: bytes, shown: str, report, what: str = "file") -> str | No
 def byte_position(data: bytes, offset: int) -> tuple[int, int]:
     """Line and column of a byte offset."""
     return data[:offset].count(b"\n") + 1, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+
+
+def input_names(folder: Path, root: Path) -> list[str]:
+    """Relative POSIX paths of the files under ``folder`` as the build reads them: a symlinked
+    folder is followed when it resolves inside ``root`` and was not walked yet (as the content
+    loader does: the fingerprint must cover what is loaded); any other link is listed itself,
+    so adding or changing it still changes the fingerprint.  Deterministic order; no recursion."""
+    inside = os.path.realpath(root)
+    seen, found = {os.path.realpath(folder)}, []
+    todo = [(str(folder), "")]
+    while todo:
+        path, prefix = todo.pop()
+        try:
+            with os.scandir(path) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)
+        except OSError:
+            found.append(prefix.rstrip("/"))      # unreadable: its stamp stands for it
+            continue
+        folders = []
+        for entry in listed:
+            if entry.name == "__pycache__":
+                continue
+            if entry.is_dir():
+                target = os.path.realpath(entry.path) if entry.is_symlink() else None
+                if target is not None and (target in seen or os.path.commonpath([target, inside]) != inside):
+                    found.append(prefix + entry.name)
+                    continue
+                if target is not None:
+                    seen.add(target)
+                folders.append((entry.path, prefix + entry.name + "/"))
+            else:
+                found.append(prefix + entry.name)
+        todo.extend(reversed(folders))
+    return found
 
 
 def names_under(folder: Path) -> list[str]:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import __version__
 from .diagnostics import Diagnostic
-from .files import FileReader, digest_bytes, names_under
+from .files import FileReader, digest_bytes, input_names, names_under
 from .store import Store
 
 ENGINE_DIR = Path(__file__).resolve().parent
@@ -111,7 +111,7 @@ def fingerprint(inputs: list[Path], root: Path, out: Path, today: dt.date, engin
     for folder in inputs:
         digest.update(f"[{folder.relative_to(root).as_posix()}]\n".encode())
         if folder.is_dir():
-            for name in names_under(folder):
+            for name in input_names(folder, root):
                 digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
                 digest.update(reader.digest(folder / name).encode())
     return digest.hexdigest()

@@ -258,3 +258,16 @@ def test_no_change_builds_in_a_row_keep_what_the_cache_remembers(site):
     result, changed = rebuild(site)
     assert result.rendered_pages == ["guide/b/index.html"]
     assert changed == {"guide/b/index.html"}
+
+
+def test_a_page_in_a_symlinked_folder_is_rebuilt_when_it_changes(make_project, tmp_path):
+    """The loader follows a symlinked folder inside the project, so the fingerprint must too
+    (it did not: an edit there was answered "no input changed" with the old page)."""
+    project = make_project({"shared/guide/a.md": page("article", "First words.\n", title="A")})
+    (project.content / "guide").symlink_to(project.root / "shared" / "guide")
+    assert build(project, today=TODAY).written
+    edit(project.root / "shared/guide/a.md", "First words.", "Second words.")
+    result, changed = rebuild(project)
+    assert not result.unchanged and changed == {"guide/a/index.html"}
+    assert "Second words." in (project.out / "guide/a/index.html").read_text("utf-8")
+    assert_same_as_clean_build(project, tmp_path)

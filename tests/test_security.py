@@ -163,3 +163,19 @@ def test_file_names_are_printed_escaped(make_project, name):
     assert len(diagnostics) == 1 and "error[fake]" not in diagnostics[0].split(": error[")[1], result.stderr
     escaped = name.decode("utf-8", "backslashreplace").encode("unicode_escape").decode("ascii").replace("\\\\", "\\")
     assert diagnostics[0].startswith(f"content/guide/{escaped}:"), result.stderr
+
+
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo"])
+def test_a_device_or_pipe_in_content_is_refused_not_read(make_project, kind):
+    """A .md that is not a regular file is reported, and never read: a link to /dev/zero (or a
+    pipe nobody writes to) used to hang the build fingerprint forever."""
+    project = make_project()
+    target = project.content / "guide" / "endless.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/dev/zero")
+    done = run_build_py(project.root)        # a hang fails on the helper's timeout
+    assert done.returncode == 1, done.stderr
+    assert "content/guide/endless.md:1:1: error[" in done.stderr and "Traceback" not in done.stderr
