@@ -27,15 +27,17 @@ def check_editorial(site, report: Report, today: dt.date, store: Store, loaded_r
     def check_pages(pages, check) -> list:
         keys = [hashlib.sha256(f"{salt}\0{page.shown}\0{page.digest}".encode()).hexdigest() for page in pages]
         store.mark_used("editorial", [key for key in keys if key in remembered])
-        known = [remembered.get(key) or store.get("editorial", key) for key in keys]
+        # ``remembered`` holds decoded findings (serve's next rebuild decodes nothing); the store, JSON.
+        known = [remembered.get(key) or _decoded(store.get("editorial", key)) for key in keys]
         missing = [i for i, found in enumerate(known) if found is None]
         made = parallel.map_forked(lambda page: _guarded(check, page), [pages[i] for i in missing])
+        store.put_many("editorial", [(keys[i], found) for i, found in zip(missing, made)
+                                     if found["findings"] is not None])
         for i, found in zip(missing, made):
-            known[i] = found
-        store.put_many("editorial", [(keys[i], known[i]) for i in missing if known[i]["findings"] is not None])
+            known[i] = _from_json(found)
         remembered.clear()
-        remembered.update((key, found) for key, found in zip(keys, known) if found["findings"] is not None)
-        return [_from_json(found) for found in known]
+        remembered.update((key, found) for key, found in zip(keys, known) if found[0] is not None)
+        return known
 
     findings = editorial.check_site(site, report, today, check_pages, loaded_rules)
     return {path: found for path, found in findings.items() if found is not None}   # None: checks failed
@@ -62,6 +64,10 @@ def _salt(site, today: dt.date) -> str:
 def _to_json(found: editorial.PageFindings, diagnostics: list) -> dict:
     fields = {**vars(found), "next_review": found.next_review.isoformat() if found.next_review else None}
     return {"findings": fields, "diagnostics": [list(vars(d).values()) for d in diagnostics]}
+
+
+def _decoded(data) -> tuple | None:
+    return _from_json(data) if isinstance(data, dict) else None
 
 
 def _from_json(data: dict) -> tuple[editorial.PageFindings | None, list]:

@@ -54,9 +54,15 @@ class Digested(Sequence):
     hashed once when it is made: ``canonical`` writes its digest in its place, so a context
     holding it costs nothing more to hash.  Templates iterate it like a list."""
 
-    def __init__(self, items):
+    def __init__(self, items, digest: str | None = None):
         self.items = tuple(items)
-        self.digest = hashlib.sha256(canonical(self.items)).hexdigest()
+        self.digest = digest or hashlib.sha256(canonical(self.items)).hexdigest()
+
+    @classmethod
+    def derived(cls, items, source: Digested, how: str) -> Digested:
+        """``items`` made from ``source`` by a fixed rule named ``how`` (a sort, say): its digest
+        follows from theirs, so the items are not encoded again."""
+        return cls(items, hashlib.sha256(f"{source.digest}\0{how}".encode()).hexdigest())
 
     def __getitem__(self, index):
         return self.items[index]

@@ -563,27 +563,30 @@ class ClaimProblem:
     hint: str
 
 
-def check_claims(sentence: "Sentence", claims: Claims | None, sources: dict, vocab: Vocabulary) -> list[ClaimProblem]:
+def check_claims(sentence: "Sentence", claims: Claims | None, sources: dict, vocab: Vocabulary,
+                 reading: "_Reading | None" = None) -> list[ClaimProblem]:
     """What a cited sentence says, weighed against the design and sample of what it cites.
-    ``sources`` maps keys to their entries (``design``, ``sample``, ``finding_note``)."""
+    ``sources`` maps keys to their entries (``design``, ``sample``, ``finding_note``);
+    ``reading`` is the sentence as ``check_sentence`` read it, when it has."""
     cited = [sources[k] for k in sentence.keys if k in sources]
     if claims is None or not cited or sentence.kind == "heading":
         return []
-    reading = read_sentence(sentence, vocab)
+    reading = reading or read_sentence(sentence, vocab)
     found = []
-    causal = _causal_word(reading, claims, vocab)
     designs = [str(entry.get("design", "")) for entry in cited]
     correlational = claims.non_experimental | claims.trials[0]     # a review of other designs is no better
-    if causal is not None and all(d in correlational for d in designs) and \
-            not any(_supports_causes(entry, claims) for entry in cited):
+    causal = None       # looked for only where the sources cannot show causes
+    if all(d in correlational for d in designs) and not any(_supports_causes(entry, claims) for entry in cited):
+        causal = _causal_word(reading, claims, vocab)
+    if causal is not None:
         start, word = causal
         notes = [str(e["finding_note"]) for e in cited if e.get("finding_note")]
         found.append(ClaimProblem(
             "causal", "error", start,
             f"'{word}' states a cause, but {_cited_as(sentence.keys, designs)} can only show what went together",
             "say what was seen: 'was linked to', 'went with'" + (f" (the library's note: {notes[0]})" if notes else "")))
-    about_people = claims.about_people is not None and bool(claims.about_people.search(reading.string))
-    if about_people and all(d in claims.not_about_people for d in designs) and not reading.clauses(vocab).instructs(0):
+    if all(d in claims.not_about_people for d in designs) and claims.about_people is not None \
+            and claims.about_people.search(reading.string) and not reading.clauses(vocab).instructs(0):
         found.append(ClaimProblem(
             "source", "warning", 0,
             f"{_cited_as(sentence.keys, designs)} cited for a claim about people",
@@ -906,9 +909,9 @@ def read_sentence(sentence: Sentence, vocab: Vocabulary) -> _Reading:
     return _Reading(sentence, vocab.compounds, stems, words, keys)
 
 
-def check_sentence(sentence: Sentence, rules: Rules) -> list[Violation]:
+def check_sentence(sentence: Sentence, rules: Rules, reading: _Reading | None = None) -> list[Violation]:
     """Every rule the sentence breaks (at most one violation per rule)."""
-    reading = read_sentence(sentence, rules.vocab)
+    reading = reading or read_sentence(sentence, rules.vocab)
     found = []
     for rule in rules.rules:
         if rule.trigger is not None and rule.trigger.isdisjoint(reading.keys):
@@ -1207,13 +1210,14 @@ def check_page_text(page, rules: Rules | None, report: Report,
     for sentence in sentences if rules is not None else ():
         if sentence.in_myth and myths_allowed:
             continue
-        for violation in check_sentence(sentence, rules):
+        reading = read_sentence(sentence, rules.vocab)        # read once for both checks
+        for violation in check_sentence(sentence, rules, reading):
             rule = violation.rule
             report.error(page.shown, violation.line, violation.col, f"editorial/{rule.id}",
                          f"{rule.message} (\"{_excerpt(sentence.text)}\")",
                          f"{rule.rewrite} [why: {', '.join(rule.why)}]")
             violations.append(violation)
-        for problem in check_claims(sentence, rules.claims, sources or {}, rules.vocab):
+        for problem in check_claims(sentence, rules.claims, sources or {}, rules.vocab, reading):
             add = report.error if problem.severity == "error" else report.warning
             add(page.shown, sentence.line, sentence.col + problem.col, f"claim/{problem.code}",
                 f"{problem.message} (\"{_excerpt(sentence.text)}\")", problem.hint)

@@ -277,11 +277,11 @@ class Listings:
             self.render(contexts.section_context(view, section))
         self.render(contexts.plain_context(view, "404.html", "/404.html", absolute=True))
         self.render(contexts.plain_context(view, "search.html", search.PAGE_URL))
-        listed = structured_data.listed_pages(self.site.pages)
-        self.render(contexts.plain_context(view, "sitemap.xml", "/sitemap.xml",
-                                           pages=Digested(sorted(listed, key=lambda p: p["url"]))))
+        listed = Digested(structured_data.listed_pages(self.site.pages))
+        by_url = Digested.derived(sorted(listed, key=lambda p: p["url"]), listed, "sorted by url")
+        self.render(contexts.plain_context(view, "sitemap.xml", "/sitemap.xml", pages=by_url))
         self.render(contexts.plain_context(view, "robots.txt", "/robots.txt"))
-        self.render(contexts.plain_context(view, "feed.xml", "/feed.xml", feed_pages=Digested(listed)))
+        self.render(contexts.plain_context(view, "feed.xml", "/feed.xml", feed_pages=listed))
         self.sources_pages(outputs)
 
     def render(self, context: Context) -> None:
