@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from pathlib import Path
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024    # an input larger than this is fingerprinted by its stamp, not read
+RACY_NS = 2_000_000_000               # a file changed this recently may change again within its stamp's tick
 
 
 def digest_bytes(data: bytes) -> str:
@@ -70,6 +72,22 @@ class FileReader:
             data = handle.read()
         self.known[path] = (_stamp(info), digest_bytes(data))
         return data
+
+    def stamps(self) -> dict[str, list]:
+        """What a later process may trust: each file's stamp and hash, leaving out files
+        changed in the last two seconds (a second write within the file system's clock tick
+        could keep the same stamp; git's index has the same rule)."""
+        recent = time.time_ns() - RACY_NS
+        return {path: [list(stamp), digest] for path, (stamp, digest) in self.known.items()
+                if stamp[1] < recent and stamp[2] < recent}
+
+    def trust(self, stamps) -> None:
+        """Take ``stamps`` (from ``stamps()`` of an earlier process) for files not seen yet."""
+        if isinstance(stamps, dict):
+            for path, entry in stamps.items():
+                if path not in self.known and isinstance(entry, list) and len(entry) == 2 \
+                        and isinstance(entry[0], list) and isinstance(entry[1], str):
+                    self.known[path] = (tuple(entry[0]), entry[1])
 
     def release(self) -> None:
         """End of a build: drop bytes read but not taken (a build that stopped early), and

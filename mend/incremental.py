@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import sys
@@ -39,6 +40,21 @@ _EXTRA_RE = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
 
 
 # --- the engine ----------------------------------------------------------------------------
+
+def trusted_stamps(reader: FileReader, store: Store) -> str:
+    """Give a fresh process the file hashes an earlier one worked out (by size, mtime, ctime and
+    inode, as git's index does), so a no-change build reads no file.  Returns what was given,
+    for ``keep_stamps``."""
+    known = store.get("stamps", "inputs") if not reader.known else None
+    reader.trust(known)
+    return json.dumps(known, sort_keys=True) if known is not None else ""
+
+
+def keep_stamps(reader: FileReader, store: Store, before: str) -> None:
+    stamps = reader.stamps()
+    if json.dumps(stamps, sort_keys=True) != before:
+        store.put("stamps", "inputs", stamps)
+
 
 def engine_digest(reader: FileReader, store: Store) -> str:
     """Mend's own source, the Python version, and the versions of the distributions Mend

@@ -106,9 +106,11 @@ def _steps(project: Project, store: Store, session: Session, result: BuildResult
     """Every step of a build, in order."""
     report = result.report
     with result.timing("fingerprint"):
+        trusted = incremental.trusted_stamps(session.reader, store)
         engine = incremental.engine_digest(session.reader, store)
         fingerprint = incremental.fingerprint([project.content, project.templates], project.root, project.out,
                                               result.today, engine, session.reader)
+        incremental.keep_stamps(session.reader, store, trusted)
     if write and _replay_unchanged(store, project, fingerprint, result, strict):
         return
     from . import checking, numbers, outputs, site as sites    # only now that there is work: 0.5 s of imports

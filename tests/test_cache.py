@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import page, tree_bytes
-from mend import incremental
+from mend import files, incremental
 from mend.pipeline import Project, build
 from test_citations import SOURCES
 
@@ -271,3 +272,23 @@ def test_a_page_in_a_symlinked_folder_is_rebuilt_when_it_changes(make_project, t
     assert not result.unchanged and changed == {"guide/a/index.html"}
     assert "Second words." in (project.out / "guide/a/index.html").read_text("utf-8")
     assert_same_as_clean_build(project, tmp_path)
+
+
+def test_a_same_size_edit_with_its_old_mtime_is_still_seen(site, monkeypatch):
+    """A fresh process trusts the hashes an earlier one stored only while size, mtime, ctime
+    and inode all match: an edit of the same length, with its mtime set back, changes ctime."""
+    monkeypatch.setattr(files, "RACY_NS", 0)       # trust files written a moment ago, too
+    result, _ = rebuild(site)
+    assert result.unchanged
+    assert build(site, today=TODAY).unchanged       # a fresh process: the stamps come from the store
+    target = site.content / "guide/b.md"
+    before = target.stat()
+    time.sleep(0.01)
+    text = target.read_text("utf-8")
+    assert "Plain words here." in text
+    target.write_text(text.replace("Plain words here.", "Plain words HERE."), "utf-8")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert target.stat().st_size == before.st_size and target.stat().st_mtime_ns == before.st_mtime_ns
+    result, changed = rebuild(site)
+    assert changed == {"guide/b/index.html"}
+    assert "Plain words HERE." in (site.out / "guide/b/index.html").read_text("utf-8")
