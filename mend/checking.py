@@ -43,6 +43,12 @@ def check_editorial(site, report: Report, today: dt.date, store: Store, loaded_r
     return {path: found for path, found in findings.items() if found is not None}   # None: checks failed
 
 
+def prepare(site, loaded_rules: dict) -> None:
+    """Compile the editorial rules ahead of ``check_editorial`` (``render_site`` does it while
+    its workers render)."""
+    editorial.prepare_rules(site, loaded_rules)
+
+
 def _guarded(check, page) -> dict:
     """One page's checks; a failure of the checks themselves is an internal error at the page."""
     own = Report()

@@ -1135,6 +1135,12 @@ def check_site(site, report: Report, today: dt.date, check_pages=None,
     return findings
 
 
+def prepare_rules(site, loaded: dict) -> None:
+    """Compile the site's rules into ``loaded`` ahead of ``check_site`` (which reports their
+    problems), e.g. while pages render on the other cores."""
+    _rules_for(site, Report(), loaded)
+
+
 def _rules_for(site, report: Report, loaded: dict | None) -> Rules | None:
     """The site's rules, compiled once per version of the rules file and bibliography."""
     path = site.project.content / RULES_FILE

@@ -75,7 +75,9 @@ class RenderedSite:
     html_changed: bool = False                                  # some HTML differs from the published site's
 
 
-def render_site(site: Site, staging: Staging, store: Store, report: Report, memory: Memory | None = None) -> RenderedSite:
+def render_site(site: Site, staging: Staging, store: Store, report: Report, memory: Memory | None = None,
+                meanwhile=None) -> RenderedSite:
+    """``meanwhile()`` runs in this process while the workers render pages."""
     memory = memory if memory is not None else Memory()
     if any(page.mentions for page in site.pages):     # formatted once here, not in every worker
         format_references(site.bibliography, report)
@@ -91,7 +93,7 @@ def render_site(site: Site, staging: Staging, store: Store, report: Report, memo
         elif page.kind != "worksheet":
             todo.append(page)
     renderer = functools.partial(_page_output, site, staging, known, MarkdownRenderer(), records)
-    outputs.update(zip((p.url for p in todo), parallel.map_forked(renderer, todo)))
+    outputs.update(zip((p.url for p in todo), parallel.map_forked(renderer, todo, meanwhile)))
     sheets = []
     for page in site.pages:
         if page.kind == "worksheet":          # parsed here: the PDFs need the fields

@@ -67,17 +67,24 @@ def workers_for(count: int) -> int:
     return max(1, min(os.cpu_count() or 1, count // MIN_ITEMS_PER_WORKER))
 
 
-def map_forked(function: Callable, items: Sequence) -> list:
-    """``[function(item) for item in items]``, spread over forked workers; results in order."""
+def map_forked(function: Callable, items: Sequence, meanwhile: Callable | None = None) -> list:
+    """``[function(item) for item in items]``, spread over forked workers; results in order.
+    ``meanwhile()`` runs in this process while the workers work (else it would sit idle)."""
     workers = workers_for(len(items))
     if workers == 1:
-        return [function(item) for item in items]
+        done = [function(item) for item in items]
+        if meanwhile is not None:
+            meanwhile()
+        return done
     size = max(1, -(-len(items) // (workers * CHUNKS_PER_WORKER)))
     chunks = [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                  initargs=(function, items, die_with_parent())) as pool:
-            return [result for chunk in pool.map(_run_chunk, chunks) for result in chunk]
+            results = pool.map(_run_chunk, chunks)      # submits every chunk at once
+            if meanwhile is not None:
+                meanwhile()
+            return [result for chunk in results for result in chunk]
     except BrokenProcessPool:      # a worker was killed (out of memory, say): do the work here
         return [function(item) for item in items]

@@ -122,9 +122,10 @@ def _steps(project: Project, store: Store, session: Session, result: BuildResult
         sites.validate_site(site, report)
         result.pages, result.kinds = site.pages, dict(Counter(p.kind for p in site.pages))
         try:
-            with result.timing("render"):      # every page and listing, then the link check
-                session.memory = session.memory or outputs.Memory()
-                rendered = outputs.render_site(site, staging, store, report, session.memory)
+            with result.timing("render"):      # every page and listing, then the link check; this
+                session.memory = session.memory or outputs.Memory()     # process compiles the rules meanwhile
+                rendered = outputs.render_site(site, staging, store, report, session.memory,
+                                               meanwhile=lambda: checking.prepare(site, session.rules))
         except publish.WriteFailed as exc:
             return _report_write_failure(project, report, str(exc))
         result.rendered_pages = rendered.rendered
