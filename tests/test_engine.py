@@ -199,9 +199,9 @@ def test_a_build_forks_its_workers_with_no_other_thread_alive(make_project, monk
     alive = []
     real = parallel.map_forked
 
-    def watching(function, items):
+    def watching(function, items, meanwhile=None):
         alive.append(threading.active_count())
-        return real(function, items)
+        return real(function, items, meanwhile)
 
     monkeypatch.setattr(parallel, "map_forked", watching)
     assert build(project).written
