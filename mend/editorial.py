@@ -291,6 +291,27 @@ class Rules:
     def __len__(self) -> int:
         return len(self.rules)
 
+    @functools.cached_property
+    def by_word(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+        """Which rules a word can trigger, and the rules with no trigger (always tried): a
+        sentence's words pick its candidate rules instead of every rule asking every sentence."""
+        index: dict[str, list[int]] = {}
+        for i, rule in enumerate(self.rules):
+            for word in rule.trigger or ():
+                index.setdefault(word, []).append(i)
+        always = tuple(i for i, rule in enumerate(self.rules) if rule.trigger is None)
+        return {word: tuple(found) for word, found in index.items()}, always
+
+    def candidates(self, keys: set[str]) -> list[Rule]:
+        """The rules whose trigger meets ``keys``, in file order."""
+        index, always = self.by_word
+        picked = set(always)
+        for key in keys:
+            found = index.get(key)
+            if found is not None:
+                picked.update(found)
+        return [self.rules[i] for i in sorted(picked)]
+
 
 RULE_KEYS = {"id", "family", "stance", "match", "message", "rewrite", "why", "unless_cited"}
 TOP_KEYS = {"compounds", "negators", "hedges", "clause_words", "subordinators", "describing", "rebuttal", "nominal",
@@ -913,9 +934,7 @@ def check_sentence(sentence: Sentence, rules: Rules, reading: _Reading | None = 
     """Every rule the sentence breaks (at most one violation per rule)."""
     reading = reading or read_sentence(sentence, rules.vocab)
     found = []
-    for rule in rules.rules:
-        if rule.trigger is not None and rule.trigger.isdisjoint(reading.keys):
-            continue
+    for rule in rules.candidates(reading.keys):
         hit = _first_hit(rule, reading, rules.vocab)
         if hit is not None:
             start, end = reading.spans[hit[0]][0], reading.spans[hit[1] - 1][1]
