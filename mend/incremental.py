@@ -41,16 +41,21 @@ _EXTRA_RE = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
 
 # --- the engine ----------------------------------------------------------------------------
 
-def trusted_stamps(reader: FileReader, store: Store) -> str:
+def trusted_stamps(reader: FileReader, store: Store) -> str | None:
     """Give a fresh process the file hashes an earlier one worked out (by size, mtime, ctime and
     inode, as git's index does), so a no-change build reads no file.  Returns what was given,
-    for ``keep_stamps``."""
-    known = store.get("stamps", "inputs") if not reader.known else None
+    for ``keep_stamps``; None when the reader already knew its files (``serve`` after its first
+    build: the next fresh process re-reads only what changed meanwhile)."""
+    if reader.known:
+        return None
+    known = store.get("stamps", "inputs")
     reader.trust(known)
     return json.dumps(known, sort_keys=True) if known is not None else ""
 
 
-def keep_stamps(reader: FileReader, store: Store, before: str) -> None:
+def keep_stamps(reader: FileReader, store: Store, before: str | None) -> None:
+    if before is None:
+        return
     stamps = reader.stamps()
     if json.dumps(stamps, sort_keys=True) != before:
         store.put("stamps", "inputs", stamps)
