@@ -40,7 +40,13 @@ class FileReader:
         seen = self.this_build.get(path)
         if seen is not None:
             return seen
-        info = os.stat(path)
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            if not os.path.islink(path):
+                raise
+            self.this_build[path] = f"link:{os.readlink(path)}"     # dangling: the loader reports it
+            return self.this_build[path]
         known = self.known.get(path)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
             # A device, a pipe or a huge file is never read (a link to /dev/zero would never end);

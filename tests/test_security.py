@@ -165,17 +165,18 @@ def test_file_names_are_printed_escaped(make_project, name):
     assert diagnostics[0].startswith(f"content/guide/{escaped}:"), result.stderr
 
 
-@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo"])
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo", "dangling-link"])
 def test_a_device_or_pipe_in_content_is_refused_not_read(make_project, kind):
     """A .md that is not a regular file is reported, and never read: a link to /dev/zero (or a
-    pipe nobody writes to) used to hang the build fingerprint forever."""
+    pipe nobody writes to) used to hang the build fingerprint forever, and a dangling link
+    stopped it with an internal error."""
     project = make_project()
     target = project.content / "guide" / "endless.md"
     target.parent.mkdir(parents=True, exist_ok=True)
     if kind == "fifo":
         os.mkfifo(target)
     else:
-        target.symlink_to("/dev/zero")
+        target.symlink_to("/dev/zero" if kind == "link-to-dev-zero" else project.root / "gone.md")
     done = run_build_py(project.root)        # a hang fails on the helper's timeout
     assert done.returncode == 1, done.stderr
     assert "content/guide/endless.md:1:1: error[" in done.stderr and "Traceback" not in done.stderr
