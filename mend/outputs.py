@@ -28,6 +28,7 @@ from .site import Site
 from .store import Store, encode
 
 SOURCES_PER_PAGE = 30
+RECORD_FIELDS = {"ids", "diagnostics", "numbers"}     # what an output's render record holds
 
 
 @dataclass
@@ -136,7 +137,7 @@ def _records(store: Store, staging: Staging, memory: Memory) -> dict[str, dict]:
     store.mark_used("output", [key for key in staging.published.keys.values() if key in memory.records])
     for key in set(staging.published.keys.values()):
         record = memory.records.get(key) or store.get("output", key)
-        if isinstance(record, dict):
+        if isinstance(record, dict) and RECORD_FIELDS <= record.keys():     # else rendered afresh
             records[key] = record
     return records
 
@@ -159,8 +160,9 @@ def _kept_as_known(site: Site, staging: Staging, page, known: dict, records: dic
         return None
     staging.keep(page.output_path)
     return Output(page.output_path, key, record["ids"], [Diagnostic(*d) for d in record["diagnostics"]],
-                  record["numbers"], links=body.links, cited=body.cited, digest=staging.published.digest(page.output_path) or "",
-                  rendered=False, changed=False, body_diagnostics=body.diagnostics)
+                  record["numbers"], links=body.links, cited=body.cited,
+                  digest=staging.published.digest(page.output_path) or "", rendered=False, changed=False,
+                  body_diagnostics=body.diagnostics)
 
 
 def _page_output(site: Site, staging: Staging, known: dict, renderer: MarkdownRenderer, records: dict,
