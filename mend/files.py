@@ -153,12 +153,7 @@ def input_names(folder: Path, root: Path) -> list[str]:
 
 
 def names_under(folder: Path) -> list[str]:
-    """Relative POSIX paths of the files under ``folder``, sorted; plain strings because
-    a site has thousands of files and Path objects cost microseconds each."""
-    found = []
-    for here, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        prefix = os.path.relpath(here, folder).replace(os.sep, "/") + "/"
-        prefix = "" if prefix == "./" else prefix
-        found.extend(prefix + name for name in sorted(files))
-    return found
+    """Relative POSIX paths of the files under a folder Mend owns (its code, an output
+    folder), by the same walk as the inputs'; plain strings because a site has thousands of
+    files and Path objects cost microseconds each."""
+    return input_names(folder, folder)
