@@ -1139,7 +1139,7 @@ def check_site(site, report: Report, today: dt.date, check_pages=None,
     ``check_pages(pages, check)`` may run ``check(page) -> (findings, diagnostics)`` in
     worker processes or answer it from a cache (the checks of one page are pure).
     ``loaded_rules`` keeps compiled rules between builds of one process (``serve``)."""
-    rules = _rules_for(site, report, loaded_rules)
+    rules = rules_for(site, report, loaded_rules)
     sources = claim_sources(site)
 
     def check(page) -> tuple[PageFindings, list]:
@@ -1154,14 +1154,9 @@ def check_site(site, report: Report, today: dt.date, check_pages=None,
     return findings
 
 
-def prepare_rules(site, loaded: dict) -> None:
-    """Compile the site's rules into ``loaded`` ahead of ``check_site`` (which reports their
-    problems), e.g. while pages render on the other cores."""
-    _rules_for(site, Report(), loaded)
-
-
-def _rules_for(site, report: Report, loaded: dict | None) -> Rules | None:
-    """The site's rules, compiled once per version of the rules file and bibliography."""
+def rules_for(site, report: Report, loaded: dict | None) -> Rules | None:
+    """The site's rules, compiled once per version of the rules file and bibliography (kept
+    in ``loaded``, so a call ahead of ``check_site`` compiles them for it)."""
     path = site.project.content / RULES_FILE
     keys = source_keys(site)
     memo_key = (path.read_bytes() if path.is_file() else None, frozenset(keys) if keys is not None else None)

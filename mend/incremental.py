@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import sys
@@ -41,7 +40,7 @@ _EXTRA_RE = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
 
 # --- the engine ----------------------------------------------------------------------------
 
-def trusted_stamps(reader: FileReader, store: Store) -> str | None:
+def trusted_stamps(reader: FileReader, store: Store) -> dict | None:
     """Give a fresh process the file hashes an earlier one worked out (by size, mtime, ctime and
     inode, as git's index does), so a no-change build reads no file.  Returns what was given,
     for ``keep_stamps``; None when the reader already knew its files (``serve`` after its first
@@ -50,14 +49,14 @@ def trusted_stamps(reader: FileReader, store: Store) -> str | None:
         return None
     known = store.get("stamps", "inputs")
     reader.trust(known)
-    return json.dumps(known, sort_keys=True) if known is not None else ""
+    return known if isinstance(known, dict) else {}
 
 
-def keep_stamps(reader: FileReader, store: Store, before: str | None) -> None:
+def keep_stamps(reader: FileReader, store: Store, before: dict | None) -> None:
     if before is None:
         return
     stamps = reader.stamps()
-    if json.dumps(stamps, sort_keys=True) != before:
+    if stamps != before:
         store.put("stamps", "inputs", stamps)
 
 
