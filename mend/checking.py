@@ -19,8 +19,9 @@ from .store import Store
 
 
 def check_editorial(site, report: Report, today: dt.date, store: Store, loaded_rules: dict,
-                    remembered: dict | None = None) -> dict:
-    """``remembered`` keeps findings by key between builds of one process (``serve``)."""
+                    remembered: dict | None = None, meanwhile=None) -> dict:
+    """``remembered`` keeps findings by key between builds of one process (``serve``);
+    ``meanwhile()`` runs in this process while the workers check (it would sit idle)."""
     salt = _salt(site, today)
     remembered = remembered if remembered is not None else {}
 
@@ -30,7 +31,7 @@ def check_editorial(site, report: Report, today: dt.date, store: Store, loaded_r
         # ``remembered`` holds decoded findings (serve's next rebuild decodes nothing); the store, JSON.
         known = [remembered.get(key) or _decoded(store.get("editorial", key)) for key in keys]
         missing = [i for i, found in enumerate(known) if found is None]
-        made = parallel.map_forked(lambda page: _guarded(check, page), [pages[i] for i in missing])
+        made = parallel.map_forked(lambda page: _guarded(check, page), [pages[i] for i in missing], meanwhile)
         store.put_many("editorial", [(keys[i], found) for i, found in zip(missing, made)
                                      if found["findings"] is not None])
         for i, found in zip(missing, made):

@@ -121,6 +121,7 @@ class Vocabulary:
     imperatives: set[str] = field(default_factory=set)     # words that open an instruction: "go", "post"
     lead_ins: set[str] = field(default_factory=set)        # skipped before one: "just", "then"
     instructions: re.Pattern | None = None                 # "you should", "try", "the trick is"
+    question_openers: set[str] = field(default_factory=set)  # "should", "is": a sentence asking, not telling
     compound_firsts: set[str] = field(default_factory=set)               # first stems of the compounds
 
 
@@ -315,7 +316,7 @@ class Rules:
 
 RULE_KEYS = {"id", "family", "stance", "match", "message", "rewrite", "why", "unless_cited"}
 TOP_KEYS = {"compounds", "negators", "hedges", "clause_words", "subordinators", "describing", "rebuttal", "nominal",
-            "imperatives", "lead_ins", "instructions", "claims", "concepts", "rules"}
+            "imperatives", "lead_ins", "instructions", "question_openers", "claims", "concepts", "rules"}
 
 
 def load_rules(content_dir: Path, display_root: Path, report: Report,
@@ -402,6 +403,7 @@ def _vocabulary(data: dict, nodes: dict, problem) -> Vocabulary:
     vocab.subordinators = {t.stem for w in words("subordinators") for t in words_of(w, compounds)}
     vocab.imperatives = {w.lower() for w in words("imperatives")}
     vocab.lead_ins = {w.lower() for w in words("lead_ins")}
+    vocab.question_openers = {w.lower() for w in words("question_openers")}
     concepts = data.get("concepts") or {}
     if not isinstance(concepts, dict) or not all(isinstance(v, list) for v in concepts.values()):
         problem(nodes.get("concepts"), "'concepts' must map names to lists of phrases")
@@ -964,10 +966,14 @@ def _first_hit(rule: Rule, reading: _Reading, vocab: Vocabulary) -> tuple[int, i
 
 def _ruled_out(rule: Rule, reading: _Reading, vocab: Vocabulary, start: int, end: int) -> bool:
     """Whether the sentence negates, conditions or describes what matched between tokens start and end."""
+    if _asks(reading, vocab):
+        return True           # "Should I keep checking his page?" asks; it neither advises nor claims
     clauses = reading.clauses(vocab)
     clause_start, in_condition = clauses.clause_of(start)
     if rule.stance == "advice" and in_condition:
         return True           # "if you keep texting, ..." states a condition, not advice
+    if rule.stance == "advice" and _judged_act(reading, vocab, clauses, clause_start, start, end):
+        return True           # "Watching their stories won't tell you ..." names the act to judge it
     if clauses.any_before(vocab.negators, clause_start, start):
         return True
     if rule.stance == "claim" and clauses.any_before(vocab.hedges, clause_start, start):
@@ -984,6 +990,29 @@ def _ruled_out(rule: Rule, reading: _Reading, vocab: Vocabulary, start: int, end
     # A sentence that reports research ("in one study", "people who ...") or names the harm
     # describes the tactic; a citation alone does not make it a report.
     return reading.found_outside(vocab.describing, a, b)
+
+
+_QUESTION_LABELS = {"q", "question", "faq", "reader", "asks"}
+
+
+def _asks(reading: _Reading, vocab: Vocabulary) -> bool:
+    """A yes-or-no question ("Should I ...?", "Q: Is it a sign ...?"): it opens with one of the
+    rules' ``question_openers`` (after a "Q:" label) and ends with a question mark."""
+    if not reading.sentence.text.rstrip(" \"'”’)]").endswith("?"):
+        return False
+    words = reading.words
+    first = 2 if len(words) > 2 and words[0] in _QUESTION_LABELS and words[1] == ":" else 0
+    return first < len(words) and words[first] in vocab.question_openers
+
+
+def _judged_act(reading: _Reading, vocab: Vocabulary, clauses: "_Clauses", clause_start: int, start: int,
+                end: int) -> bool:
+    """The match opens its clause as a gerund subject that the clause then negates:
+    "Checking their location won't tell you ...", "Watching their stories doesn't help"."""
+    if start != clause_start or not reading.words[start].endswith("ing"):
+        return False
+    stop = next((i for i in range(end, len(reading.stems)) if clauses.starts[i] != clause_start), len(reading.stems))
+    return any(stem in vocab.negators for stem in reading.stems[end:stop])
 
 
 @dataclass
@@ -1079,6 +1108,8 @@ def read_clauses(stems: list[str], words: list[str], vocab: Vocabulary) -> _Clau
                 after = stems[end + 1] if end + 1 < n else ""
                 if end != commas[k] and (after in vocab.subordinators or after in ("so", "and", "but")):
                     end = commas[k]     # "..., since ..." cannot be the main clause: no list ran on
+                if end != commas[k] and _orders_after(stems, words, start, commas[k], vocab):
+                    end = commas[k]     # "If she's blocked you, borrow a phone and call, ...": no list
                 leading_end[start] = end
     inner_close: list[int | None] = [None] * (n + 1)
     inner_open = [0] * (n + 1)
@@ -1092,6 +1123,14 @@ def read_clauses(stems: list[str], words: list[str], vocab: Vocabulary) -> _Clau
     for start in set(hard):
         clauses.instruction[start] = _is_instruction(stems, words, start, vocab, clauses)
     return clauses
+
+
+def _orders_after(stems: list[str], words: list[str], start: int, comma: int, vocab: Vocabulary) -> bool:
+    """Whether a condition about someone else ("if she has blocked you") is followed by an order
+    ("borrow ..."): a list inside the condition would go on with her verbs, not the reader's."""
+    subject = words[start + 1] if start + 1 < len(words) else ""
+    after = words[comma + 1] if comma + 1 < len(words) else ""
+    return subject not in ("you", "i", "we") and after in vocab.imperatives
 
 
 def _is_instruction(stems: list[str], words: list[str], start: int, vocab: Vocabulary, clauses: _Clauses) -> bool:

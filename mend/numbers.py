@@ -9,6 +9,7 @@ evidence reports no conflict.  Anything else is an error naming the page and the
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
 from pathlib import Path
@@ -49,13 +50,22 @@ def allowed_numbers(bibliography: Bibliography) -> set[str]:
 
 def phone_numbers(html: str) -> list[tuple[str, int]]:
     """(number as shown, offset in ``html``) for every phone link and phone-like number in the text."""
-    found = [(f"{m[1]}:{m[2]}", m.start()) for m in LINK_RE.finditer(html)]
+    found = [(f"{m[1]}:{m[2]}", m.start()) for m in LINK_RE.finditer(html)] if _may_link(html) else []
     text = _text_of(html)
     for m in NUMBER_RE.finditer(text):
         shown = m[0].replace("\u00a0", " ")
-        if _looks_like_phone(shown, text[max(0, m.start() - CONTEXT):m.start()]):
+        verdict = _verdict(shown)
+        if verdict is None:         # a short number: a phone number only beside a phone word
+            verdict = bool(PHONE_WORDS_RE.search(SENTENCE_END_RE.split(text[max(0, m.start() - CONTEXT):m.start()])[-1]))
+        if verdict:
             found.append((shown, -1))
     return found
+
+
+def _may_link(html: str) -> bool:
+    """A quick look for "tel:" or "sms:" in any case: most pages have no phone link."""
+    lowered = html.lower()
+    return "tel:" in lowered or "sms:" in lowered
 
 
 def _text_of(html: str) -> str:
@@ -64,16 +74,15 @@ def _text_of(html: str) -> str:
     return html_lib.unescape(TAG_RE.sub("\0", UNSEEN_RE.sub("\0", REFERENCE_RE.sub("\0", html))))
 
 
-def _looks_like_phone(shown: str, before: str) -> bool:
+@functools.lru_cache(maxsize=4096)      # pure; pages repeat the same footnote numbers and years
+def _verdict(shown: str) -> bool | None:
+    """Whether a run of digits is a phone number by its look alone; None when its sentence decides."""
     digits = shown if shown.isdigit() else dial_digits(shown)
-    if len(digits) < 3:             # most runs are citation numbers and counts: decided at once
+    if len(digits) < 3:             # most runs are citation numbers and counts
         return False
     if DATE_RE.match(shown) or all(YEAR_RE.match(group) for group in re.split(r"[ -]", shown)):
         return False
-    if len(digits) >= 6:
-        return True
-    sentence = SENTENCE_END_RE.split(before)[-1]
-    return bool(PHONE_WORDS_RE.search(sentence))
+    return True if len(digits) >= 6 else None
 
 
 def unverified(html: str, allowed: set[str]) -> list[tuple[str, int]]:

@@ -135,7 +135,7 @@ def _steps(project: Project, store: Store, session: Session, result: BuildResult
         with _indexing(staging, plan) as indexing:     # Pagefind reads the HTML while the checks run
             with result.timing("editorial"):
                 result.editorial = checking.check_editorial(site, report, result.today, store, session.rules,
-                                                            session.findings)
+                                                            session.findings, indexing and indexing.advance)
             if write and not report.failed(strict):
                 manifest = Manifest(fingerprint, result.kinds, report.sorted(), keys=rendered.keys,
                                     digests=rendered.digests)

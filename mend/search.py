@@ -62,6 +62,7 @@ class Indexing:
         self.messages = None
         self.part_folder: tempfile.TemporaryDirectory | None = None
         self.next = 0
+        self.failure: IndexFailure | None = None     # kept by advance(), raised by wait()
         self._start_next()
 
     def _start_next(self) -> None:
@@ -100,8 +101,18 @@ class Indexing:
             raise IndexFailure(str(exc)) from None
         return self.process is None
 
+    def advance(self) -> None:
+        """Index every part, one after another, without raising: a failure waits for ``wait()``.
+        The build calls it while its workers check pages, so no part waits for the checks."""
+        try:
+            self.wait()
+        except IndexFailure as exc:
+            self.failure = exc
+
     def wait(self) -> list[str]:
         """The bundle folders written (names inside ``into``)."""
+        if self.failure is not None:
+            raise self.failure
         try:
             while self.process is not None:
                 try:

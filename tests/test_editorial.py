@@ -111,6 +111,15 @@ def test_issue_counter_examples_pass(text, rules):
     ("They are probably not interested.", "They are probably still interested."),
     ("Going quiet is linked to worse outcomes when it is used to make an ex miss you.",
      "Going quiet is the best way to make an ex miss you."),
+    # a yes-or-no question asks; "why not ...?" still tells
+    ("Should I check his stories every night to see who he's seeing?",
+     "Why not check his stories every night to see who he's seeing?"),
+    # a gerund subject its clause negates is judged, not advised
+    ("Checking her location every night won't tell you where you stand.",
+     "Checking her location every night is the easiest way to know where she is."),
+    # a condition about the ex, then an order: not a list inside the condition
+    ("If she's blocked your number, unfollowed you and muted you, take that as her answer.",
+     "If she's blocked your number, borrow a friend's phone and call, she'll pick up."),
 ])
 def test_negation_and_description_decide(sound, unsound, rules):
     assert flagged(sound, rules) == []
