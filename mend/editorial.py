@@ -278,8 +278,7 @@ class Rule:
     why: tuple[str, ...]
     unless_cited: bool = False
     line: int = 1
-    needs: tuple[tuple[Need, ...], ...] = ()   # per pattern: all must be met before its regexes run
-    trigger: Need | None = None                # one of these in a sentence, or no pattern can match
+    needs: tuple[tuple[Need, ...], ...] = ()   # per pattern: all must be met before its regexes run (rarest first)
 
 
 @dataclass
@@ -293,25 +292,32 @@ class Rules:
         return len(self.rules)
 
     @functools.cached_property
-    def by_word(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
-        """Which rules a word can trigger, and the rules with no trigger (always tried): a
-        sentence's words pick its candidate rules instead of every rule asking every sentence."""
-        index: dict[str, list[int]] = {}
+    def by_word(self) -> tuple[dict[str, tuple[tuple[int, int], ...]], tuple[tuple[int, int], ...]]:
+        """Which patterns (rule, pattern) a word can let through, by each pattern's rarest Need,
+        and the patterns with no Need (always tried): a sentence's words pick the few patterns
+        worth trying instead of every pattern asking every sentence."""
+        index: dict[str, list[tuple[int, int]]] = {}
+        always = []
         for i, rule in enumerate(self.rules):
-            for word in rule.trigger or ():
-                index.setdefault(word, []).append(i)
-        always = tuple(i for i, rule in enumerate(self.rules) if rule.trigger is None)
-        return {word: tuple(found) for word, found in index.items()}, always
+            for j, needs in enumerate(rule.needs):
+                if not needs:
+                    always.append((i, j))
+                for word in needs[0] if needs else ():
+                    index.setdefault(word, []).append((i, j))
+        return {word: tuple(found) for word, found in index.items()}, tuple(always)
 
-    def candidates(self, keys: set[str]) -> list[Rule]:
-        """The rules whose trigger meets ``keys``, in file order."""
+    def candidates(self, keys: set[str]) -> list[tuple[Rule, list[int]]]:
+        """The rules, in file order, with the patterns of each that ``keys`` may let match."""
         index, always = self.by_word
         picked = set(always)
         for key in keys:
             found = index.get(key)
             if found is not None:
                 picked.update(found)
-        return [self.rules[i] for i in sorted(picked)]
+        chosen: dict[int, list[int]] = {}
+        for i, j in sorted(picked):
+            chosen.setdefault(i, []).append(j)
+        return [(self.rules[i], patterns) for i, patterns in chosen.items()]
 
 
 RULE_KEYS = {"id", "family", "stance", "match", "message", "rewrite", "why", "unless_cited"}
@@ -475,7 +481,7 @@ def _parse_rule(raw, node, vocab: Vocabulary, concepts_raw: dict, problem, sourc
         return None
     return Rule(raw["id"], raw["family"], raw["stance"], tuple(compiled), raw["message"].strip(),
                 raw["rewrite"].strip(), tuple(why), bool(raw.get("unless_cited")), node.start_mark.line + 1,
-                tuple(needs), _any_of([_rarest(list(n)) for n in needs]))
+                tuple(needs))
 
 
 # ------------------------------------------------------------------ claim strength
@@ -936,20 +942,22 @@ def check_sentence(sentence: Sentence, rules: Rules, reading: _Reading | None = 
     """Every rule the sentence breaks (at most one violation per rule)."""
     reading = reading or read_sentence(sentence, rules.vocab)
     found = []
-    for rule in rules.candidates(reading.keys):
-        hit = _first_hit(rule, reading, rules.vocab)
+    for rule, patterns in rules.candidates(reading.keys):
+        hit = _first_hit(rule, patterns, reading, rules.vocab)
         if hit is not None:
             start, end = reading.spans[hit[0]][0], reading.spans[hit[1] - 1][1]
             found.append(Violation(rule, sentence, sentence.line, sentence.col + start, sentence.text[start:end]))
     return found
 
 
-def _first_hit(rule: Rule, reading: _Reading, vocab: Vocabulary) -> tuple[int, int] | None:
-    """Token span of the first match of ``rule`` that the sentence does not rule out."""
+def _first_hit(rule: Rule, patterns: list[int], reading: _Reading, vocab: Vocabulary) -> tuple[int, int] | None:
+    """Token span of the first match of ``rule`` (trying ``patterns``, indices into its
+    patterns) that the sentence does not rule out."""
     if rule.unless_cited and reading.sentence.paragraph_cited:
         return None
-    for parts, needs in zip(rule.patterns, rule.needs):
-        if any(map(reading.keys.isdisjoint, needs)):
+    for j in patterns:
+        parts, needs = rule.patterns[j], rule.needs[j]
+        if any(map(reading.keys.isdisjoint, needs[1:])):
             continue
         first, *others = parts
         if not all(p.search(reading.string) for p in others):
