@@ -16,11 +16,12 @@ the listings that show it, not every page.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
@@ -31,21 +32,33 @@ from .markup import plain_text, split_h2_sections
 from .structured_data import page_json_ld
 
 
+LONG_TEXT = 1024      # a longer string in a context (a page body) is hashed, not JSON-escaped
+
+
 @dataclass(frozen=True)
 class Context:
     template: str       # template name, e.g. "article.html"
     output: str         # output path inside the site, e.g. "guide/space/index.html"
     values: dict        # the template's variables, exactly
+    known: dict = field(default_factory=dict, compare=False)   # id -> digest of site-wide dataclass objects
 
     def digest(self) -> str:
-        return hashlib.sha256(canonical(self.values)).hexdigest()
+        """The hash of ``canonical(values)``, with a long text (the body) and each site-wide
+        object in ``known`` standing in by its own hash: the same key, by construction, for a
+        fraction of the encoding (every page shares the site's configuration and help data)."""
+        compact = {name: {"__sha256__": hashlib.sha256(value.encode("utf-8")).hexdigest()}
+                   if isinstance(value, str) and len(value) > LONG_TEXT else value
+                   for name, value in self.values.items()}
+        return hashlib.sha256(canonical(compact, self.known)).hexdigest()
 
 
-def canonical(value) -> bytes:
-    """One byte string per value: sorted keys, dataclasses by field, dates in ISO form.
-    Anything else (a function, a path, an open file) is a programming error here: such a
-    value could change the HTML without changing the key."""
-    return json.dumps(value, default=_encode, sort_keys=True, ensure_ascii=False,
+def canonical(value, known: dict | None = None) -> bytes:
+    """One byte string per value: sorted keys, dataclasses by field, dates in ISO form; an
+    object whose id is in ``known`` by the digest given there.  Anything else (a function, a
+    path, an open file) is a programming error here: such a value could change the HTML
+    without changing the key."""
+    encode = functools.partial(_encode, known=known) if known else _encode
+    return json.dumps(value, default=encode, sort_keys=True, ensure_ascii=False,
                       separators=(",", ":")).encode("utf-8")
 
 
@@ -71,7 +84,9 @@ class Digested(Sequence):
         return len(self.items)
 
 
-def _encode(value):
+def _encode(value, known: dict | None = None):
+    if known and id(value) in known:
+        return {"__digest__": known[id(value)]}
     if isinstance(value, Digested):
         return {"__digest__": value.digest}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -98,6 +113,7 @@ class SiteView:
     help: object            # helpdata.HelpData: the services the help block shows
     people: object          # people.People: names in front matter that the registry explains
     digests: dict           # "outline" and "nav": digest of all of the above a page's context reads
+    known: dict = field(default_factory=dict)   # id of config, help, people -> its digest (Context.known)
 
     def digest_for(self, template: str) -> str:
         """The digest of what a content page rendered with ``template`` reads of the site."""
@@ -133,7 +149,8 @@ def site_view(config: SiteConfig, assets: dict, pages, help_data, people) -> Sit
     shared = [config, assets, site_pages, outline, help_data, people]
     digests = {"outline": hashlib.sha256(canonical(shared)).hexdigest(),
                "nav": hashlib.sha256(canonical(shared + [nav])).hexdigest()}
-    return SiteView(config, assets, site_pages, outline, nav, help_data, people, digests)
+    known = {id(value): hashlib.sha256(canonical(value)).hexdigest() for value in (config, help_data, people)}
+    return SiteView(config, assets, site_pages, outline, nav, help_data, people, digests, known)
 
 
 @dataclass(frozen=True)
@@ -183,7 +200,7 @@ def page_context(site: SiteView, page, body) -> Context:
                              people=site.people),
         references=body.references,
     )
-    return Context(template, page.output_path, values)
+    return Context(template, page.output_path, values, site.known)
 
 
 # --- listings ------------------------------------------------------------------------------------
@@ -191,11 +208,11 @@ def page_context(site: SiteView, page, body) -> Context:
 def section_context(site: SiteView, section: dict) -> Context:
     values = common(site, section["url"], site.nav, "templates/section.html")
     values["section"] = section
-    return Context("section.html", output_path(section["url"]), values)
+    return Context("section.html", output_path(section["url"]), values, site.known)
 
 
 def plain_context(site: SiteView, template: str, url: str, absolute: bool = False, **extra) -> Context:
     """A generated page or file (search, 404, sitemap, feed, robots, a part of the Sources list)."""
     values = common(site, url, site.outline, f"templates/{template}", absolute)
     values.update(extra)
-    return Context(template, output_path(url), values)
+    return Context(template, output_path(url), values, site.known)

@@ -3,6 +3,8 @@ one report, no fork beside a thread."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import shutil
 import threading
@@ -141,6 +143,24 @@ def test_contexts_hold_only_data():
     for bad in (lambda: 1, Path("/x"), {1, 2}):
         with pytest.raises(TypeError):
             Context("page.html", "x/index.html", {"value": bad}).digest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Shared:
+    help: str
+
+
+def test_a_digest_stands_long_texts_and_shared_objects_in_by_their_own_hashes():
+    """A page body is hashed rather than JSON-escaped, and the site-wide objects by a digest
+    made once: each still changes the key when any character of it does."""
+    body = "<p>" + "x" * 5000 + "</p>"
+    shared = Shared("call 999")
+    base = Context("page.html", "a/index.html", {"body": body, "site": shared}).digest()
+    assert Context("page.html", "a/index.html", {"body": body.replace("x", "y", 1), "site": shared}).digest() != base
+    known = {id(shared): "one"}
+    with_known = Context("page.html", "a/index.html", {"body": body, "site": shared}, known).digest()
+    assert with_known != Context("page.html", "a/index.html", {"body": body, "site": shared}, {id(shared): "two"}).digest()
+    assert with_known != base       # the object itself is no longer encoded: its digest is
 
 
 @pytest.mark.slow    # renders worksheet PDFs
