@@ -639,12 +639,21 @@ def _causal_word(reading: "_Reading", claims: Claims, vocab: Vocabulary) -> tupl
             start = bisect.bisect_left(reading.offsets, match.start(1))
             end = max(bisect.bisect_left(reading.offsets, match.end(1) - 1), start + 1)
             clauses = reading.clauses(vocab)
-            clause_start, _ = clauses.clause_of(start)
+            clause_start = _reason_start(reading.words, clauses.clause_of(start)[0], start)
             if clauses.any_before(vocab.negators | vocab.hedges, clause_start, start):
                 continue
             a, b = reading.spans[start][0], reading.spans[end - 1][1]
             return a, reading.sentence.text[a:b]
     return None
+
+
+def _reason_start(words: list[str], clause_start: int, position: int) -> int:
+    """A claim in a ", because ..." reason has its own polarity: "Stop replaying it, because
+    rumination ruins sleep" states that rumination ruins sleep."""
+    for i in range(position - 1, clause_start, -1):
+        if words[i] in ("because", "since") and words[i - 1] == ",":
+            return i
+    return clause_start
 
 
 def _supports_causes(entry: dict, claims: Claims) -> bool:
