@@ -8,17 +8,25 @@ tagged PDF/UA-1, with title, author and language set, rendered from
 ``templates/pdf/worksheet.html`` (the paper size is set there) and
 ``templates/pdf/print.css`` with the fonts in ``templates/fonts/``.
 
+The booklet binds the very pages laid out for each worksheet's own PDF, followed
+by a help page, so each sheet is laid out once per paper size (a booklet used to
+lay every sheet out again: half the PDF time).  That is why form field names
+carry the worksheet's slug (``check-in/mood``) in its own PDF too: they must be
+unique in the booklet.  Page numbers count within each worksheet.
+
 A PDF is rendered again only when its cache key changes: the exact HTML handed
 to WeasyPrint (so the worksheet, the template and the site configuration), every
 file WeasyPrint may read (templates/pdf/, templates/fonts/), and the versions of
-WeasyPrint, pydyf and this module.  Entries are kept
-survive between builds in the store (``mend.store``); renders that are needed run in
-parallel on all cores.
+WeasyPrint, pydyf and this module; a booklet's key holds its sheets' keys.
+Entries are kept between builds in the store (``mend.store``); renders that are
+needed run in parallel, one process per paper size.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import hashlib
 import json
 import logging
@@ -62,6 +70,11 @@ class PdfJob:
     line: int
     pages: int                    # pages it must fit on; 0: not checked (booklets)
     paper: str
+    parts: tuple[str, ...] = ()   # a booklet: the sheets (their paths) whose laid-out pages it binds,
+    #                               before its own pages (``html``: the help page, or "" for none)
+    title: str = ""               # a booklet's title and author: its parts carry their own
+    author: str = ""
+    lang: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,20 +135,28 @@ def worksheet_pdfs(site, sheets: list[SheetForPdf], store, report: Report) -> di
 
 
 def _jobs(site, sheets: list[SheetForPdf], report: Report) -> list[PdfJob]:
+    """A job per worksheet and paper, then per paper a booklet that binds those sheets' pages
+    (and a help page) without laying them out again."""
     ordered = sorted(sheets, key=lambda s: (s.page.meta.get("order", 1000), s.page.title, s.page.url))
     titles = {s.page.url: check_front_matter(s.page, report) for s in ordered}
     jobs = []
     for paper in PAPERS:
-        booklet = _job(site, report, paper, booklet_path(site.config, paper), f"{site.config.title} worksheets",
-                       site.config.publisher, ordered, "content/site.yaml", 1, 0, booklet=True)
-        jobs.extend([booklet] if booklet else [])
-    for item in ordered:
-        page = item.page
-        for paper in PAPERS:
+        parts = []
+        for item in ordered:
+            page = item.page
             line = page.positions.get("pages", (1, 1))[0]
             job = _job(site, report, paper, sheet_pdf_path(page, paper), titles[page.url],
                        ", ".join(page.meta["authors"]), [item], page.shown, line, page.meta.get("pages", 1))
-            jobs.extend([job] if job else [])
+            if job is not None:
+                jobs.append(job)
+                parts.append(job)
+        help_page = _job(site, report, paper, booklet_path(site.config, paper), f"{site.config.title} worksheets",
+                         site.config.publisher, [], "content/site.yaml", 1, 0, booklet=True)
+        if help_page is not None and len(parts) == len(ordered):
+            jobs.append(dataclasses.replace(
+                help_page, html=help_page.html if site.help.countries else "", parts=tuple(j.path for j in parts),
+                scale_names=tuple(sorted(pair for j in parts for pair in j.scale_names)),
+                title=f"{site.config.title} worksheets", author=site.config.publisher, lang=site.config.language))
     return jobs
 
 
@@ -153,18 +174,18 @@ def _job(site, report, paper, path, title, author, items, shown, line, pages, bo
         return None
     scales = {}
     for item in items:
-        scales.update(scale_descriptions(item.sheet, item.page.slug if booklet else ""))
+        scales.update(scale_descriptions(item.sheet, item.page.slug))
     return PdfJob(path, html, (templates / "pdf").resolve().as_uri() + "/",
                   tuple(str((templates / d).resolve()) for d in READABLE_DIRS),
                   tuple(sorted(scales.items())), shown, line, pages, paper)
 
 
 def _sheet_context(site, item: SheetForPdf, booklet: bool) -> dict:
-    """One worksheet for the print template.  In the booklet, names and ids carry the slug
-    so that each stays unique in the one document."""
+    """One worksheet for the print template.  Names and ids carry the slug, so that each
+    stays unique in the booklet, which binds the very pages of the worksheet's own PDF."""
     page = item.page
-    id_prefix = f"{page.slug}--" if booklet else ""
-    form = form_html(item.sheet, page.slug if booklet else "", for_print=True)
+    id_prefix = f"{page.slug}--"
+    form = form_html(item.sheet, page.slug, for_print=True)
     return {"title": page.title, "id_prefix": id_prefix, "reviewed": long_date(page.meta["last_reviewed"]),
             "form": Markup(_for_pdf(form, site.config.absolute(page.url), id_prefix)),
             "references": item.references, "url": _shown_url(site.config.absolute(page.url))}
@@ -229,21 +250,31 @@ def inputs_digest(templates: Path) -> str:
     return digest.hexdigest()
 
 
-def _key(job: PdfJob, digest: str) -> str:
-    text = json.dumps([digest, job.html, job.scale_names], ensure_ascii=False)
+def _key(job: PdfJob, digest: str, keys: dict[str, str]) -> str:
+    """A sheet's key is its HTML; a booklet's, its own HTML and metadata and its parts' keys."""
+    text = json.dumps([digest, job.html, job.scale_names, job.title, job.author, job.lang,
+                       [keys[part] for part in job.parts]], ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def render_all(jobs: list[PdfJob], store, digest: str) -> dict[str, Rendering]:
     """Renderings for all jobs: stored ones from the store, the rest rendered in parallel."""
-    keys = {job.path: _key(job, digest) for job in jobs}
+    keys: dict[str, str] = {}
+    for job in jobs:           # parts come before their booklet
+        keys[job.path] = _key(job, digest, keys)
     results = {job.path: _load(store, keys[job.path]) for job in jobs}
     missing = [job for job in jobs if results[job.path] is None]
-    for job, rendering in zip(missing, render_jobs(missing)):
+    for job, rendering in zip(missing, render_jobs(_with_parts(missing, jobs))):
         results[job.path] = rendering
         if not rendering.error:
             _store(store, keys[job.path], rendering)
     return results
+
+
+def _with_parts(missing: list[PdfJob], jobs: list[PdfJob]) -> list[tuple[PdfJob, tuple[PdfJob, ...]]]:
+    """Each job to render with the jobs whose layout it needs: a booklet, its sheets."""
+    by_path = {job.path: job for job in jobs}
+    return [(job, tuple(by_path[part] for part in job.parts)) for job in missing]
 
 
 def _load(store, key: str) -> Rendering | None:
@@ -265,41 +296,88 @@ def _store(store, key: str, rendering: Rendering) -> None:
 
 # --- rendering ---------------------------------------------------------------
 
-def render_jobs(jobs: list[PdfJob]) -> list[Rendering]:
-    """Render in parallel, one process per core.
+def render_jobs(tasks: list[tuple[PdfJob, tuple[PdfJob, ...]]]) -> list[Rendering]:
+    """Render each (job, the jobs it binds) in parallel, one process per paper size: a worker
+    lays out each sheet once, for its own PDF and for the booklet of that size.
 
     Even a single PDF is rendered in a worker, so this process never initialises
     Pango and stays safe to fork.  Workers are forked: they start at once with
     WeasyPrint already imported, and do not re-run the calling script (as
     spawned workers would).
     """
-    if not jobs:
+    if not tasks:
         return []
     import weasyprint  # noqa: F401 - imported once here, inherited by every forked worker
+    groups: dict[str, list[int]] = {}
+    for index, (job, _) in enumerate(tasks):
+        groups.setdefault(job.paper, []).append(index)
     # Forked workers start at once with WeasyPrint imported; never fork while another thread
     # runs (the child could inherit a held lock): a forkserver starts clean workers instead.
     methods = multiprocessing.get_all_start_methods()
     fork_safe = "fork" in methods and threading.active_count() == 1
     context = multiprocessing.get_context("fork" if fork_safe else None)
+    results: list[Rendering | None] = [None] * len(tasks)
     try:
-        with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1), mp_context=context,
+        with ProcessPoolExecutor(max_workers=min(len(groups), os.cpu_count() or 1), mp_context=context,
                                  initializer=die_with_parent()) as pool:
-            return list(pool.map(render, jobs))
+            done = pool.map(render_group, [[tasks[i] for i in indices] for indices in groups.values()])
+            for indices, renderings in zip(groups.values(), done):
+                for i, rendering in zip(indices, renderings):
+                    results[i] = rendering
     except BrokenProcessPool:       # a worker was killed, e.g. out of memory
-        return [Rendering(b"", 0, (), "a PDF worker process stopped unexpectedly") for _ in jobs]
+        return [Rendering(b"", 0, (), "a PDF worker process stopped unexpectedly") for _ in tasks]
+    return results
 
 
-def render(job: PdfJob) -> Rendering:
-    """Lay out one PDF with WeasyPrint; never raises (a failure comes back as ``error``)."""
+def render_group(tasks: list[tuple[PdfJob, tuple[PdfJob, ...]]]) -> list[Rendering]:
+    """Lay out every document the tasks need once, then write each task's PDF."""
+    laid_out: dict[str, tuple] = {}      # job path -> (document or None, warnings, error)
+
+    def layout(job: PdfJob) -> tuple:
+        if job.path not in laid_out:
+            laid_out[job.path] = _layout(job)
+        return laid_out[job.path]
+    return [_write(job, [layout(part) for part in parts], layout(job) if job.html else None)
+            for job, parts in tasks]
+
+
+def _layout(job: PdfJob) -> tuple:
     from weasyprint import HTML
     with _collected_warnings() as warnings:
         try:
             document = HTML(string=job.html, base_url=job.base_url,
                             url_fetcher=_local_fetcher(job.readable)).render(**OPTIONS)
+        except Exception as exc:  # noqa: BLE001 - reported as a diagnostic, not a traceback
+            return None, tuple(warnings), f"{type(exc).__name__}: {exc}"
+    return document, tuple(warnings), ""
+
+
+def _write(job: PdfJob, parts: list[tuple], own: tuple | None) -> Rendering:
+    """The PDF of ``own`` (a sheet), or of the parts' pages followed by ``own``'s (a booklet)."""
+    laid = parts + ([own] if own is not None else [])
+    failed = next((error for _, _, error in laid if error), "")
+    warnings = tuple(w for _, found, _ in laid for w in found) if not parts else ()
+    if failed or not laid:
+        return Rendering(b"", 0, warnings, failed or "nothing to bind")
+    document = laid[0][0]
+    if parts:
+        document = _bound([doc for doc, _, _ in laid], job)
+    with _collected_warnings() as written:
+        try:
             data = document.write_pdf(finisher=partial(_name_scales, dict(job.scale_names)), **OPTIONS)
         except Exception as exc:  # noqa: BLE001 - reported as a diagnostic, not a traceback
-            return Rendering(b"", 0, tuple(warnings), f"{type(exc).__name__}: {exc}")
-    return Rendering(data, len(document.pages), tuple(warnings))
+            return Rendering(b"", 0, warnings + tuple(written), f"{type(exc).__name__}: {exc}")
+    return Rendering(data, len(document.pages), warnings + (tuple(written) if not parts else ()))
+
+
+def _bound(documents: list, job: PdfJob):
+    """One document of the pages of ``documents``, titled as the booklet."""
+    from weasyprint.document import Document
+    first = documents[0]
+    metadata = copy.copy(first.metadata)
+    metadata.title, metadata.authors, metadata.lang = job.title, [job.author], job.lang
+    return Document([page for doc in documents for page in doc.pages], metadata, first.url_fetcher,
+                    first.font_config, first.color_profiles, first.output_intent)
 
 
 def _local_fetcher(readable: tuple[str, ...]):

@@ -77,19 +77,20 @@ def test_each_paper_size_gives_a_fillable_tagged_one_page_pdf(built, paper):
     assert bool(catalog["/ViewerPreferences"]["/DisplayDocTitle"])
     assert 'pdfuaid:part="1"' in catalog["/Metadata"].get_object().get_data().decode()
     fields = doc.get_fields()
+    # Names carry the worksheet's slug: the booklet binds these very pages, so they must be unique there.
     kinds = {name: (f["/FT"], int(f.get("/Ff", 0)) & (MULTILINE | RADIO), f["/TU"]) for name, f in fields.items()}
-    cells = {f"pros_cons_{row}_{side}": ("/Tx", 0, f"{heading}, row {row}") for row in (1, 2, 3)
+    cells = {f"check-in/pros_cons_{row}_{side}": ("/Tx", 0, f"{heading}, row {row}") for row in (1, 2, 3)
              for side, heading in (("left", "Reasons for"), ("right", "Reasons against"))}
     assert kinds == {
-        "first_name": ("/Tx", 0, "What should we call you?"),
-        "slept": ("/Btn", 0, "I slept well"),
-        "ate": ("/Btn", 0, "I ate properly"),
-        "mood": ("/Btn", RADIO, "My mood (1 = very low, 5 = very good)"),
-        "notes": ("/Tx", MULTILINE, "Anything else"),
+        "check-in/first_name": ("/Tx", 0, "What should we call you?"),
+        "check-in/slept": ("/Btn", 0, "I slept well"),
+        "check-in/ate": ("/Btn", 0, "I ate properly"),
+        "check-in/mood": ("/Btn", RADIO, "My mood (1 = very low, 5 = very good)"),
+        "check-in/notes": ("/Tx", MULTILINE, "Anything else"),
         **cells,
     }
-    assert len(fields["mood"]["/Kids"]) == 5 and list(fields["mood"]["/Opt"]) == ["1", "2", "3", "4", "5"]
-    assert "/on" in fields["slept"]["/_States_"]
+    assert len(fields["check-in/mood"]["/Kids"]) == 5 and list(fields["check-in/mood"]["/Opt"]) == ["1", "2", "3", "4", "5"]
+    assert "/on" in fields["check-in/slept"]["/_States_"]
 
 
 @pytest.mark.parametrize("path", ["worksheets/check-in/check-in-a4.pdf", "worksheets/worksheets-letter.pdf"])
@@ -144,7 +145,7 @@ def test_a_fresh_process_gives_byte_identical_pdfs(built, tmp_path):
 def test_pdfs_are_rendered_again_only_when_an_input_changed(tmp_path, monkeypatch):
     rendered: list[list[str]] = []
     real = pdf.render_jobs
-    monkeypatch.setattr(pdf, "render_jobs", lambda jobs: rendered.append(sorted(j.path for j in jobs)) or real(jobs))
+    monkeypatch.setattr(pdf, "render_jobs", lambda tasks: rendered.append(sorted(j.path for j, _ in tasks)) or real(tasks))
     project = new_project(tmp_path, FILES)
     booklets = ["worksheets/worksheets-a4.pdf", "worksheets/worksheets-letter.pdf"]
     other = ["worksheets/another/another-a4.pdf", "worksheets/another/another-letter.pdf"]
@@ -206,8 +207,8 @@ def test_values_filled_in_with_pypdf_appear_inside_their_boxes(built, tmp_path):
     source = built.out / "worksheets/check-in/check-in-a4.pdf"
     filled = tmp_path / "filled.pdf"
     writer = PdfWriter(clone_from=PdfReader(source))
-    values = {"first_name": "Sam Example", "notes": "Writing in the box", "pros_cons_2_right": "A reason",
-              "slept": "/on"}
+    values = {"check-in/first_name": "Sam Example", "check-in/notes": "Writing in the box",
+              "check-in/pros_cons_2_right": "A reason", "check-in/slept": "/on"}
     writer.update_page_form_field_values(writer.pages[0], values, auto_regenerate=False)
     writer.write(filled)
 
