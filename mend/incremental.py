@@ -148,17 +148,18 @@ class Manifest:
     keys: dict[str, str] = field(default_factory=dict)          # output path -> render key
     digests: dict[str, str] = field(default_factory=dict)       # output path -> hash of its bytes
     search_current: bool = True     # False while ``serve`` is still indexing the published pages
+    search_parts: dict[str, str] = field(default_factory=dict)  # search bundle -> digest of the pages it indexed
 
     def to_json(self) -> dict:
         return {"fingerprint": self.fingerprint, "kinds": self.kinds, "tree": self.tree, "keys": self.keys,
                 "digests": self.digests, "diagnostics": [list(vars(d).values()) for d in self.diagnostics],
-                "search_current": self.search_current}
+                "search_current": self.search_current, "search_parts": self.search_parts}
 
     @classmethod
     def from_json(cls, data) -> Manifest | None:
         try:
             return cls(data["fingerprint"], data["kinds"], [Diagnostic(*d) for d in data["diagnostics"]],
-                       data["tree"], data["keys"], data["digests"], data["search_current"])
+                       data["tree"], data["keys"], data["digests"], data["search_current"], data["search_parts"])
         except (KeyError, TypeError):
             return None
 

@@ -211,8 +211,10 @@ def _publish(project: Project, staging: publish.Staging, store: Store, manifest:
     try:
         if plan == "index":
             indexing.wait()
-        elif not staging.in_place:      # this build's HTML is the published HTML, or serve indexes it later
-            for name in bundle:
+            manifest.search_parts = indexing.digests
+        else:       # the published bundles stay: this build's HTML is theirs, or serve indexes it later
+            manifest.search_parts = published.manifest.search_parts
+            for name in bundle if not staging.in_place else ():
                 staging.keep(name)
         manifest.search_current = plan in ("index", "keep") and (plan == "index" or published.search_current)
         if staging.in_place:
@@ -253,7 +255,8 @@ class SearchRefresh:
             self.before = incremental.load_manifest(store, project.out)
         finally:
             store.close()
-        self.indexing = search.Indexing(project.out, self.fresh)
+        self.indexing = search.Indexing(project.out, self.fresh,
+                                        self.before.search_parts if self.before is not None else None)
 
     def poll(self) -> bool:
         """True once Pagefind is done (or failed): ``finish`` will not wait."""
@@ -288,9 +291,11 @@ class SearchRefresh:
             return False
         for name in bundles:
             publish.exchange_or_replace(self.fresh / name, out / name)
-        for gone in {n.split("/", 1)[0] for n in search.bundle_files(manifest.tree)} - set(bundles):
+        parts = self.indexing.digests
+        for gone in {n.split("/", 1)[0] for n in search.bundle_files(manifest.tree)} - set(parts):
             shutil.rmtree(out / gone, ignore_errors=True)
         manifest.tree = incremental.output_tree(out)
+        manifest.search_parts = parts
         manifest.search_current = True
         incremental.save_manifest(store, out, manifest)
         return True

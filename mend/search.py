@@ -8,16 +8,20 @@ starts typing.  Pages opt in with ``data-pagefind-body`` (base.html puts it on
 so the byte-identical build holds with the index included.
 
 Pagefind holds the whole index in memory while it works (about 160 MiB per
-thousand pages), so a site of more than ``PAGES_PER_BUNDLE`` pages is indexed
-in parts, one Pagefind run after another, each into its own bundle beside the
-first (``pagefind-2/``, ``pagefind-3/``...).  ``pagefind/parts.json`` lists
+thousand pages), so a site of more than ``PAGES_PER_BUNDLE`` searchable pages is
+indexed in parts, one Pagefind run after another, each into its own bundle beside
+the first (``pagefind-2/``, ``pagefind-3/``...).  ``pagefind/parts.json`` lists
 them, and the search page merges them into one search (Pagefind's
-``mergeIndex``).  A site within the limit gets one bundle, as before.
+``mergeIndex``).  A site within the limit gets one bundle.  A page's part follows
+from its path alone (a hash), so an edit changes one part, and ``serve`` indexes
+that part again, not the site; each part's digest (its pages' paths and bytes)
+says whether it changed.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import re
@@ -25,6 +29,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from .parallel import die_with_parent
@@ -32,7 +38,8 @@ from .parallel import die_with_parent
 PAGE_URL = "/search/"
 BUNDLE = "pagefind"
 PARTS_FILE = "parts.json"         # in the first bundle: the other bundles, for the search page
-PAGES_PER_BUNDLE = 800            # keeps each Pagefind run near 130 MiB
+PAGES_PER_BUNDLE = 250            # each Pagefind run near 50 MiB, and an edit re-indexes a few hundred pages
+SEARCHABLE = b"data-pagefind-body"   # on <main> of every page the index holds (base.html)
 _BUNDLE_RE = re.compile(rf"^{BUNDLE}(?:-\d+)?/")
 PAGEFIND: tuple[str, ...] | None = None    # the command; found on first use (_pagefind)
 # Symbols and furniture that would read as noise in result excerpts: heading permalinks,
@@ -47,34 +54,77 @@ class IndexFailure(Exception):
     """Pagefind could not index the site."""
 
 
+@dataclass(frozen=True)
+class Part:
+    """One bundle's share of the site: its folder name, its pages, and their digest."""
+
+    name: str
+    pages: tuple[str, ...]
+    digest: str
+
+
+def plan(site_dir: Path) -> list[Part]:
+    """The parts the searchable pages of ``site_dir`` are indexed in.  Each page's part is a
+    hash of its path, so adding or editing a page leaves the other parts as they were.
+    (Pages without ``data-pagefind-body``, such as lists, are left out: Pagefind skips them
+    whenever any page has it.  A site where none has it is indexed whole.)"""
+    contents = {name: (site_dir / name).read_bytes() for name in _pages(site_dir)}
+    pages = [name for name, data in contents.items() if SEARCHABLE in data] or list(contents)
+    count = max(1, -(-len(pages) // PAGES_PER_BUNDLE))
+    groups: list[list[str]] = [[] for _ in range(count)]
+    for name in pages:
+        groups[zlib.crc32(name.encode()) % count].append(name)
+    if not all(groups):                 # only a tiny site with a tiny limit can leave one empty
+        groups = [pages[n::count] for n in range(count)]
+    names = [BUNDLE] + [f"{BUNDLE}-{n}" for n in range(2, count + 1)]
+    return [Part(name, tuple(group), _digest(group, contents)) for name, group in zip(names, groups)]
+
+
+def _digest(pages: list[str], contents: dict[str, bytes]) -> str:
+    digest = hashlib.sha256(f"{EXCLUDE_SELECTORS}\0{len(pages)}\0".encode())
+    for name in pages:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(contents[name]).digest())
+    return digest.hexdigest()
+
+
 class Indexing:
     """Pagefind indexing a finished folder of HTML while the build does other work (the
     editorial checks).  No thread: the first Pagefind process starts at once, and
     ``wait()`` waits for it and runs the other parts, so the build can fork workers
     meanwhile.  The bundles are written into ``into`` (default: the site folder itself).
-    ``wait()`` raises ``IndexFailure``."""
+    ``current`` (bundle -> digest of the bundles in place) leaves out the parts whose pages
+    are as they were; without it, or when the parts are not the same ones, every part is
+    indexed.  ``wait()`` raises ``IndexFailure``."""
 
-    def __init__(self, site_dir: Path, into: Path | None = None):
+    def __init__(self, site_dir: Path, into: Path | None = None, current: dict[str, str] | None = None):
         self.site_dir, self.into = site_dir, into or site_dir
-        self.parts = _parts(_pages(site_dir))
-        self.names = [BUNDLE] + [f"{BUNDLE}-{n}" for n in range(2, len(self.parts) + 1)]
+        self.parts = plan(site_dir)
+        same_parts = current is not None and set(current) == {part.name for part in self.parts}
+        self.todo = [part for part in self.parts if not same_parts or current[part.name] != part.digest]
+        self.names = [part.name for part in self.todo]
         self.process: subprocess.Popen | None = None
         self.messages = None
         self.part_folder: tempfile.TemporaryDirectory | None = None
         self.next = 0
         self.failure: IndexFailure | None = None     # kept by advance(), raised by wait()
-        self._start_next()
+        if self.todo:
+            self._start_next()
+
+    @property
+    def digests(self) -> dict[str, str]:
+        """Each bundle's digest, for the manifest: which parts the next refresh may keep."""
+        return {part.name: part.digest for part in self.parts}
 
     def _start_next(self) -> None:
         """Start Pagefind on the next part (one folder of hard links per part when there are several)."""
-        index, self.next = self.next, self.next + 1
+        part, self.next = self.todo[self.next], self.next + 1
         site = self.site_dir
         if len(self.parts) > 1:
             self.part_folder = tempfile.TemporaryDirectory(dir=self.into, prefix=".pagefind-part-")
             site = Path(self.part_folder.name)
-            _link_pages(self.site_dir, site, self.parts[index])
+            _link_pages(self.site_dir, site, part.pages)
         command = [*(PAGEFIND or _pagefind()), "--site", str(site), "--output-path",
-                   str(self.into / self.names[index]), "--exclude-selectors", EXCLUDE_SELECTORS, "--silent"]
+                   str(self.into / part.name), "--exclude-selectors", EXCLUDE_SELECTORS, "--silent"]
         self.messages = tempfile.TemporaryFile()     # a file, not a pipe: a full pipe would stall it
         try:
             self.process = subprocess.Popen(command, stdout=self.messages, stderr=subprocess.STDOUT,
@@ -134,13 +184,15 @@ class Indexing:
             self.process = None
             self._finish_part()
             raise IndexFailure(lines[-1] if lines else f"pagefind exited with code {code}")
-        self._tidy(self.into / self.names[self.next - 1])
+        self._tidy(self.into / self.todo[self.next - 1].name)
         self._finish_part()
-        if self.next < len(self.parts):
+        if self.next < len(self.todo):
             self._start_next()
             return
         self.process = None
-        (self.into / BUNDLE / PARTS_FILE).write_text(json.dumps([n + "/" for n in self.names[1:]]), "utf-8")
+        if self.todo[0].name == BUNDLE:     # the first bundle lists the others for the search page
+            others = [part.name + "/" for part in self.parts[1:]]
+            (self.into / BUNDLE / PARTS_FILE).write_text(json.dumps(others), "utf-8")
 
     @staticmethod
     def _tidy(bundle: Path) -> None:
@@ -177,15 +229,7 @@ def _pages(site_dir: Path) -> list[str]:
     return names
 
 
-def _parts(pages: list[str]) -> list[list[str]]:
-    """Pages dealt out in turn, so every part mixes sections: Pagefind indexes only pages
-    marked data-pagefind-body when it sees any, and a part of unmarked lists alone would
-    have them all indexed."""
-    count = max(1, -(-len(pages) // PAGES_PER_BUNDLE))
-    return [pages[n::count] for n in range(count)]
-
-
-def _link_pages(site_dir: Path, part: Path, pages: list[str]) -> None:
+def _link_pages(site_dir: Path, part: Path, pages) -> None:
     """A folder holding only ``pages`` at their own paths, so each URL comes out the same."""
     for name in pages:
         (part / name).parent.mkdir(parents=True, exist_ok=True)

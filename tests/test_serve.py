@@ -203,6 +203,33 @@ def test_an_edit_is_published_at_once_and_the_search_index_follows(make_project,
     assert build(project).unchanged
 
 
+def test_an_edit_reindexes_only_the_search_part_that_holds_the_page(make_project, tmp_path, monkeypatch):
+    """A page's part is a hash of its path: one edit changes one part, and only that part is
+    indexed again; the site still ends equal to a clean build."""
+    from conftest import tree_bytes
+    from mend import search
+    from mend.pipeline import Project, build
+    monkeypatch.setattr(search, "PAGES_PER_BUNDLE", 3)
+    files = {f"content/guide/p{i}.md": page("article", f"Words of page {i}.\n", title=f"Page {i}") for i in range(9)}
+    project = make_project(files)
+    dev = DevSite(project, log=lambda _: None)
+    dev.rebuild()
+    parts = search.plan(project.out)
+    assert len(parts) >= 3
+    indexed = []
+    real = search.Indexing._start_next
+    monkeypatch.setattr(search.Indexing, "_start_next",
+                        lambda self: indexed.append(self.todo[self.next].name) or real(self))
+    (project.content / "guide/p4.md").write_text(page("article", "Page four, edited.\n", title="Page 4"))
+    assert dev.rebuild().search_pending
+    dev.indexing.finish()
+    holding = [part.name for part in parts if "guide/p4/index.html" in part.pages]
+    assert indexed == holding                                      # one Pagefind run, for one part
+    clean = Project(project.root, tmp_path / "clean")
+    assert build(clean).written
+    assert tree_bytes(project.out) == tree_bytes(clean.out)
+
+
 def test_a_build_while_the_index_is_pending_indexes_the_site_itself(make_project, tmp_path):
     from conftest import tree_bytes
     from mend.pipeline import Project, build
