@@ -111,7 +111,10 @@ def _steps(project: Project, store: Store, session: Session, result: BuildResult
         fingerprint = incremental.fingerprint([project.content, project.templates], project.root, project.out,
                                               result.today, engine, session.reader)
         incremental.keep_stamps(session.reader, store, trusted)
-    if write and _replay_unchanged(store, project, fingerprint, result, strict):
+    # A replay renders nothing and remembers nothing: serve's first build goes through every
+    # step instead, so that its first edit finds the pages, bodies and rules in memory.
+    warm_up = session.long_running and session.memory is None
+    if write and not warm_up and _replay_unchanged(store, project, fingerprint, result, strict):
         return
     from . import checking, numbers, outputs, site as sites    # only now that there is work: 0.5 s of imports
     with publish.build_lock(project.out), _staging(project, store, write, defer_search) as staging:

@@ -203,6 +203,20 @@ def test_an_edit_is_published_at_once_and_the_search_index_follows(make_project,
     assert build(project).unchanged
 
 
+def test_serve_started_on_an_unchanged_site_is_ready_for_the_first_edit(make_project):
+    """Replaying an unchanged build would leave serve's memory empty, and its first edit would
+    then load every page, body and rule: serve's first build goes through every step instead."""
+    from mend.pipeline import build
+    project = make_project({"content/guide/topic.md": page("article", "First version.\n", title="Topic")})
+    assert build(project).written and build(project).unchanged          # the command line replays
+    dev = DevSite(project, log=lambda _: None)
+    first = dev.rebuild()
+    assert first.written and not first.unchanged and first.rendered_pages == []
+    assert dev.session.memory.bodies and dev.session.rules                # bodies and rules in memory
+    (project.content / "guide/topic.md").write_text(page("article", "Second version.\n", title="Topic"))
+    assert dev.rebuild().rendered_pages == ["guide/topic/index.html"]
+
+
 def test_an_edit_reindexes_only_the_search_part_that_holds_the_page(make_project, tmp_path, monkeypatch):
     """A page's part is a hash of its path: one edit changes one part, and only that part is
     indexed again; the site still ends equal to a clean build."""
