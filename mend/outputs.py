@@ -62,6 +62,7 @@ class Memory:
     bodies: dict[str, Body] = field(default_factory=dict)          # body key -> body
     page_keys: dict[tuple, str] = field(default_factory=dict)      # see _context_of -> render key
     records: dict[str, dict] = field(default_factory=dict)         # render key -> its last render's report
+    keeps_bodies: bool = True      # False for a one-off build: its workers then send back no bodies
 
 
 @dataclass
@@ -93,7 +94,8 @@ def render_site(site: Site, staging: Staging, store: Store, report: Report, memo
             outputs[page.url] = kept
         elif page.kind != "worksheet":
             todo.append(page)
-    renderer = functools.partial(_page_output, site, staging, known, MarkdownRenderer(), records)
+    renderer = functools.partial(_page_output, site, staging, known, MarkdownRenderer(), records,
+                                 memory.keeps_bodies)
     outputs.update(zip((p.url for p in todo), parallel.map_forked(renderer, todo, meanwhile)))
     sheets = []
     for page in site.pages:
@@ -166,12 +168,12 @@ def _kept_as_known(site: Site, staging: Staging, page, known: dict, records: dic
 
 
 def _page_output(site: Site, staging: Staging, known: dict, renderer: MarkdownRenderer, records: dict,
-                 page, sheets: list | None = None) -> Output:
+                 keeps_bodies: bool, page, sheets: list | None = None) -> Output:
     """Render one page into the staging folder, or keep its published file.  Whatever goes
     wrong is reported at the page (a write failure stops the build: the disk is the problem)."""
     own = Report()
     try:
-        return _render_page(site, staging, known, renderer, records, page, sheets)
+        return _render_page(site, staging, known, renderer, records, keeps_bodies, page, sheets)
     except WriteFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - a diagnostic at the page, never a traceback
@@ -180,7 +182,7 @@ def _page_output(site: Site, staging: Staging, known: dict, renderer: MarkdownRe
 
 
 def _render_page(site: Site, staging: Staging, known: dict, renderer: MarkdownRenderer, records: dict,
-                 page, sheets: list | None) -> Output:
+                 keeps_bodies: bool, page, sheets: list | None) -> Output:
     body = known.get(page.url)
     made = body is None
     if made:
@@ -190,7 +192,8 @@ def _render_page(site: Site, staging: Staging, known: dict, renderer: MarkdownRe
     output = _keep_or_render(site, staging, contexts.page_context(site.view, page, body), records)
     output.body_diagnostics, output.links, output.cited = body.diagnostics, body.links, body.cited
     if made and page.kind != "worksheet":
-        output.new_body, output.new_body_json = body, encode(body.to_json())
+        output.new_body_json = encode(body.to_json())
+        output.new_body = body if keeps_bodies else None      # pickling it back costs time and memory
     return output
 
 
@@ -229,8 +232,9 @@ def _collect(site: Site, outputs: dict[str, Output], body_keys: dict[str, str], 
         output = outputs[page.url]
         report.extend(output.body_diagnostics + output.diagnostics)
         report.tracebacks.extend(output.tracebacks)
-        if output.new_body is not None:
+        if output.new_body_json:
             bodies.append((body_keys[page.url], output.new_body_json))
+        if output.new_body is not None:
             remembered[body_keys[page.url]] = output.new_body
         elif page.url in known:
             remembered[body_keys[page.url]] = known[page.url]

@@ -126,7 +126,8 @@ def _steps(project: Project, store: Store, session: Session, result: BuildResult
         result.pages, result.kinds = site.pages, dict(Counter(p.kind for p in site.pages))
         try:
             with result.timing("render"):      # every page and listing, then the link check; this
-                session.memory = session.memory or outputs.Memory()     # process compiles the rules meanwhile
+                # process compiles the rules meanwhile.  Only serve keeps the bodies between builds.
+                session.memory = session.memory or outputs.Memory(keeps_bodies=session.long_running)
                 rendered = outputs.render_site(site, staging, store, report, session.memory,
                                                meanwhile=lambda: checking.prepare(site, session.rules))
         except publish.WriteFailed as exc:
