@@ -1161,7 +1161,7 @@ def _is_instruction(stems: list[str], words: list[str], start: int, vocab: Vocab
         first = comma + 1
     while first < end and words[first] in vocab.lead_ins:
         first += 1
-    if first < end and words[first] in vocab.imperatives:
+    if first < end and words[first].split("-", 1)[0] in vocab.imperatives:     # "hang-on-to" too
         return True
     if vocab.instructions is None:
         return False
