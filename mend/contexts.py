@@ -16,8 +16,8 @@ the listings that show it, not every page.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Sequence

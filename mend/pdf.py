@@ -165,7 +165,7 @@ def _job(site, report, paper, path, title, author, items, shown, line, pages, bo
     context = {
         "site": site.config, "title": title, "author": author, "paper": PAPERS[paper],
         "domain": urlsplit(site.config.base_url).netloc, "page_source": shown,
-        "sheets": [_sheet_context(site, item, booklet) for item in items],
+        "sheets": [_sheet_context(site, item) for item in items],
         "help": site.help, "booklet": booklet,
     }
     try:
@@ -180,7 +180,7 @@ def _job(site, report, paper, path, title, author, items, shown, line, pages, bo
                   tuple(sorted(scales.items())), shown, line, pages, paper)
 
 
-def _sheet_context(site, item: SheetForPdf, booklet: bool) -> dict:
+def _sheet_context(site, item: SheetForPdf) -> dict:
     """One worksheet for the print template.  Names and ids carry the slug, so that each
     stays unique in the booklet, which binds the very pages of the worksheet's own PDF."""
     page = item.page
