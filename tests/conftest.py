@@ -68,24 +68,29 @@ class Outcome:
         return [line for line in self.stderr.splitlines() if ": error[" in line or ": warning[" in line]
 
 
+def project_at(root: Path, files: dict[str, str | bytes] | None = None, *, basic: bool = True,
+               site_yaml: str = SITE_YAML) -> Project:
+    """A project in ``root`` with the real templates, the basic pages and ``files``."""
+    shutil.copytree(ROOT / "templates", root / "templates")
+    (root / "content").mkdir(parents=True)
+    (root / "content" / "site.yaml").write_text(site_yaml, "utf-8")
+    for name, text in {**(BASIC_FILES if basic else {}), **(files or {})}.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, "utf-8")
+    return Project(root)
+
+
 @pytest.fixture
 def make_project(tmp_path):
     """make_project({"content/guide/x.md": text, ...}) -> Project with the real templates."""
 
     def make(files: dict[str, str | bytes] | None = None, *, basic: bool = True,
              site_yaml: str = SITE_YAML) -> Project:
-        root = tmp_path / "project"
-        shutil.copytree(ROOT / "templates", root / "templates")
-        (root / "content").mkdir(parents=True)
-        (root / "content" / "site.yaml").write_text(site_yaml, "utf-8")
-        for name, text in {**(BASIC_FILES if basic else {}), **(files or {})}.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(text, bytes):
-                path.write_bytes(text)
-            else:
-                path.write_text(text, "utf-8")
-        return Project(root)
+        return project_at(tmp_path / "project", files, basic=basic, site_yaml=site_yaml)
 
     return make
 
