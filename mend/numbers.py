@@ -55,11 +55,14 @@ def phone_numbers(html: str) -> list[tuple[str, int]]:
     for m in NUMBER_RE.finditer(text):
         shown = m[0].replace("\u00a0", " ")
         verdict = _verdict(shown)
-        if verdict is None:         # a short number: a phone number only beside a phone word
-            verdict = bool(PHONE_WORDS_RE.search(SENTENCE_END_RE.split(text[max(0, m.start() - CONTEXT):m.start()])[-1]))
-        if verdict:
+        if verdict if verdict is not None else _after_phone_word(text, m.start()):
             found.append((shown, -1))
     return found
+
+
+def _after_phone_word(text: str, at: int) -> bool:
+    """A short number is a phone number only after a phone word in its own sentence."""
+    return bool(PHONE_WORDS_RE.search(SENTENCE_END_RE.split(text[max(0, at - CONTEXT):at])[-1]))
 
 
 def _may_link(html: str) -> bool:
