@@ -59,7 +59,7 @@ def main() -> None:
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(corpus / "mend", root, ignore=shutil.ignore_patterns("site", ".mend-cache"))
     peaks: dict[str, str] = {}
-    watch(bibliography, "format_with_pandoc", "pandoc", peaks)
+    watch(bibliography, "_formatted", "pandoc", peaks)
     watch(parallel, "map_forked", "workers (pages, editorial checks)", peaks)
     watch(search.Indexing, "wait", "Pagefind", peaks)
     result = build(Project(root))

@@ -1,7 +1,8 @@
 """The bibliography: content/sources.yaml in CSL-YAML, checked and formatted in APA 7.
 
 Formatting is Pandoc's citeproc with the APA CSL style shipped in
-mend/styles/.  The whole bibliography is formatted in one pandoc call and the
+mend/styles/.  The whole bibliography is formatted in one pandoc call, started
+as soon as sources.yaml is read so that it runs while the pages load, and the
 result kept in the build's store (``mend.store``), keyed by a hash of the entries,
 the style and the pandoc version, so a build whose sources.yaml has not changed never runs
 pandoc and citing costs nothing per page.  A sources.yaml that passed its
@@ -15,6 +16,7 @@ import json
 import re
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +26,7 @@ import yaml
 from .diagnostics import Report, did_you_mean, shown_path
 from .files import decode_utf8
 from .markup import plain_text, sanitize
+from .parallel import die_with_parent
 from .schema import YamlProblem, compose_yaml
 from .store import Store
 
@@ -106,6 +109,7 @@ class Bibliography:
     store: Store                                # keeps checked entries and formatted references
     sources: dict[str, Source] = field(default_factory=dict)
     formatted: bool = False
+    pending: tuple[str, "Callable[[], list[tuple[str, str]]]"] | None = None   # (digest, pandoc's result)
 
     def ordered(self) -> list[Source]:
         return sorted(self.sources.values(), key=lambda s: (s.order, s.key))
@@ -248,16 +252,24 @@ def _date_ok(value) -> bool:
 _ENTRY_RE = re.compile(r'<div id="ref-([^"]+)" class="csl-entry"[^>]*>\s*(.*?)\s*</div>', re.S)
 
 
+def start_formatting(bibliography: Bibliography) -> None:
+    """Start pandoc now, while the pages load, when the store does not have these sources
+    formatted.  ``format_references`` collects the result; a site that cites nothing never
+    does, so a pandoc that fails or is missing only matters to a site that cites."""
+    if bibliography.sources and bibliography.pending is None:
+        payload, digest = _request(bibliography)
+        if not isinstance(bibliography.store.get("references", digest), list):
+            bibliography.pending = (digest, start_pandoc(payload))
+
+
 def format_references(bibliography: Bibliography, report: Report) -> None:
     """Give every source its APA 7 HTML and position, from the cache or one pandoc call.
-    Runs once per build, and only when a page cites something: a site that cites nothing
-    never needs pandoc."""
+    Runs once per build, and only when a page cites something."""
     if bibliography.formatted or not bibliography.sources:
         return
     bibliography.formatted = True
-    csl = [_csl_entry(s.data) for s in bibliography.sources.values()]
     try:
-        formatted = cached_references(csl, bibliography.store)
+        formatted = _formatted(bibliography)
     except FormattingFailed as exc:
         report.error(bibliography.shown, 1, 1, "sources-format", f"pandoc could not format the sources: {exc}",
                      "check the entry it names; 'pandoc --version' must work")
@@ -277,34 +289,74 @@ class FormattingFailed(Exception):
     """pandoc failed or could not be run."""
 
 
-def cached_references(csl: list[dict], store: Store) -> list[tuple[str, str]]:
-    """[(key, reference HTML)] in reference-list order; pandoc runs only when the store misses."""
-    payload = json.dumps(csl, sort_keys=True, ensure_ascii=False, default=str)
+def _request(bibliography: Bibliography) -> tuple[str, str]:
+    """The CSL JSON pandoc formats, and its key in the store: the entries, the style and the
+    pandoc version."""
+    payload = json.dumps([_csl_entry(s.data) for s in bibliography.sources.values()], sort_keys=True,
+                         ensure_ascii=False, default=str)
     digest = hashlib.sha256(b"\0".join([payload.encode("utf-8"), STYLE.read_bytes(),
                                         _pandoc_version().encode()])).hexdigest()
+    return payload, digest
+
+
+def _formatted(bibliography: Bibliography) -> list[tuple[str, str]]:
+    """[(key, reference HTML)] in reference-list order: from the store, else pandoc's run."""
+    store = bibliography.store
+    digest, result = bibliography.pending or (None, None)
+    if result is None:
+        payload, digest = _request(bibliography)
     known = store.get("references", digest)
     if isinstance(known, list):
         return [tuple(pair) for pair in known]
-    formatted = format_with_pandoc(payload)
+    formatted = (result or start_pandoc(payload))()
+    bibliography.pending = None
     store.put("references", digest, formatted)
     return formatted
 
 
-def format_with_pandoc(csl_json: str) -> list[tuple[str, str]]:
-    """One pandoc --citeproc call over the whole bibliography (nocite: @*)."""
-    with tempfile.TemporaryDirectory() as folder:
-        bib = Path(folder) / "sources.json"
-        bib.write_text(csl_json, "utf-8")
-        command = [_pandoc(), "--citeproc", "--csl", str(STYLE), "--bibliography", str(bib),
-                   "--from", "markdown", "--to", "html", "--wrap", "none"]
+NOCITE = b"---\nnocite: '@*'\n---\n"      # the document pandoc formats: every source, no text
+
+
+def start_pandoc(csl_json: str) -> Callable[[], list[tuple[str, str]]]:
+    """Start one pandoc --citeproc over the whole bibliography; the function returned waits
+    for it and gives [(key, reference HTML)], or raises ``FormattingFailed``."""
+    folder = tempfile.TemporaryDirectory(prefix="mend-pandoc-")
+    bib = Path(folder.name) / "sources.json"
+    bib.write_text(csl_json, "utf-8")
+    command = [_pandoc(), "--citeproc", "--csl", str(STYLE), "--bibliography", str(bib),
+               "--from", "markdown", "--to", "html", "--wrap", "none"]
+    output, messages = tempfile.TemporaryFile(), tempfile.TemporaryFile()   # files: a full pipe would stall it
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, stderr=messages,
+                                   preexec_fn=die_with_parent())
+        process.stdin.write(NOCITE)
+        process.stdin.close()
+    except OSError as exc:
+        failure = str(exc)
+        folder.cleanup()
+
+        def failed() -> list[tuple[str, str]]:
+            raise FormattingFailed(failure)
+        return failed
+
+    def result() -> list[tuple[str, str]]:
         try:
-            done = subprocess.run(command, input="---\nnocite: '@*'\n---\n", capture_output=True,
-                                  text=True, encoding="utf-8", timeout=120, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise FormattingFailed(str(exc)) from None
-    if done.returncode != 0:
-        raise FormattingFailed(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output")
-    return [(key, " ".join(body.split())) for key, body in _ENTRY_RE.findall(done.stdout)]
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise FormattingFailed("pandoc took more than 2 minutes") from None
+        finally:
+            folder.cleanup()
+        output.seek(0)
+        messages.seek(0)
+        stdout, stderr = output.read().decode("utf-8", "replace"), messages.read().decode("utf-8", "replace")
+        output.close()
+        messages.close()
+        if process.returncode != 0:
+            raise FormattingFailed(stderr.strip().splitlines()[-1] if stderr.strip() else "no output")
+        return [(key, " ".join(body.split())) for key, body in _ENTRY_RE.findall(stdout)]
+    return result
 
 
 @lru_cache(maxsize=1)

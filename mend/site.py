@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import jinja2
 
 from . import citations, helpdata, people, search
-from .bibliography import Bibliography, load_bibliography
+from .bibliography import Bibliography, load_bibliography, start_formatting
 from .config import SiteConfig, load_config
 from .content import Page, load_pages
 from .contexts import SiteView, site_view
@@ -52,9 +52,10 @@ def load_site(project: Project, report: Report, store: Store, reader: FileReader
               loaded: dict | None = None) -> Site | None:
     """``loaded`` keeps parsed pages between builds of one process (``serve``)."""
     config = load_config(project.content, report, project.root)
+    bibliography = load_bibliography(project.content, project.root, store, report)
+    start_formatting(bibliography)      # pandoc runs on another core while the pages load
     pages = sorted(load_pages(project.content, project.root, report, reader, loaded), key=lambda p: p.url)
     env = make_environment(project.templates, report, project.root, JinjaBytecode(store))
-    bibliography = load_bibliography(project.content, project.root, store, report)
     help_data = helpdata.load(project.content, project.root, bibliography, report)
     registry = people.load(project.content, project.root, report)
     people.check_pages(pages, registry, report)

@@ -231,6 +231,15 @@ def test_broken_rules_file_is_reported_not_raised(change, broken, message, make_
     assert broken.split()[-1].strip("[]{},") in text.splitlines()[line - 1]
 
 
+
+def test_every_pattern_of_the_guide_compiles():
+    """Patterns compile when a sentence first needs them, not at load time; a pattern the
+    compiler turned into a broken regex would fail only on the page that reached it."""
+    rules = load_rules(ROOT / "content", ROOT, Report())
+    searchers = [part for rule in rules.rules for pattern in rule.patterns for part in pattern]
+    assert len(searchers) > 200
+    assert all(isinstance(part.compiled, re.Pattern) for part in searchers)
+
 # ------------------------------------------------------------------ reading grade
 
 def test_syllable_rule_agrees_with_a_dictionary_on_common_words():
