@@ -122,25 +122,34 @@ class Vocabulary:
     lead_ins: set[str] = field(default_factory=set)        # skipped before one: "just", "then"
     instructions: re.Pattern | None = None                 # "you should", "try", "the trick is"
     question_openers: set[str] = field(default_factory=set)  # "should", "is": a sentence asking, not telling
-    compound_firsts: set[str] = field(default_factory=set)               # first stems of the compounds
+    compound_firsts: dict[str, tuple] = field(default_factory=dict)     # first stem -> compounds it starts, longest first
 
 
 def words_of(text: str, compounds) -> list[Token]:
     """Tokenize, then join the rules' compounds ("no contact" -> one word "no-contact")."""
     tokens = tokenize(text)
     return [tokens[a] if b - a == 1 else _joined(tokens[a:b])
-            for a, b in _compound_runs([t.stem for t in tokens], compounds, {c[0] for c in compounds})]
+            for a, b in _compound_runs([t.stem for t in tokens], by_first_stem(compounds))]
 
 
 def _joined(tokens: list[Token]) -> Token:
     return Token("-".join(t.stem for t in tokens), "-".join(t.word for t in tokens), tokens[0].start, tokens[-1].end)
 
 
-def _compound_runs(stems: list[str], compounds, firsts: set[str]) -> list[tuple[int, int]]:
+def by_first_stem(compounds) -> dict[str, tuple]:
+    """The compounds (sorted longest first) by their first stem."""
+    firsts: dict[str, list] = {}
+    for compound in compounds:
+        firsts.setdefault(compound[0], []).append(compound)
+    return {first: tuple(found) for first, found in firsts.items()}
+
+
+def _compound_runs(stems: list[str], firsts: dict[str, tuple]) -> list[tuple[int, int]]:
     """(start, end) of each word once compounds are joined: [(0, 1), (1, 3), ...]."""
     runs, i = [], 0
     while i < len(stems):
-        n = _compound_length(stems, i, compounds) if stems[i] in firsts else 1
+        starting = firsts.get(stems[i])
+        n = _compound_length(stems, i, starting) if starting else 1
         runs.append((i, i + n))
         i += n
     return runs
@@ -151,14 +160,14 @@ def _compound_length(stems: list[str], i: int, compounds) -> int:
     return next((len(c) for c in compounds if tuple(stems[i:i + len(c)]) == c), 1)
 
 
-def _stems_and_words(text: str, compounds, firsts: set[str]) -> tuple[list[str], list[str]]:
+def _stems_and_words(text: str, firsts: dict[str, tuple]) -> tuple[list[str], list[str]]:
     """``words_of`` without the Tokens, for reading sentences in bulk: most are never
     matched, and making a Token per word would cost more than the reading itself."""
     pairs = [pair for written in _TOKEN_RE.findall(text.replace("’", "'")) for pair in _words_written(written)]
     stems, words = [s for s, _ in pairs], [w for _, w in pairs]
-    if firsts.isdisjoint(stems):
+    if firsts.keys().isdisjoint(stems):
         return stems, words
-    runs = _compound_runs(stems, compounds, firsts)
+    runs = _compound_runs(stems, firsts)
     return ["-".join(stems[a:b]) for a, b in runs], ["-".join(words[a:b]) for a, b in runs]
 
 
@@ -310,10 +319,8 @@ class Rules:
         """The rules, in file order, with the patterns of each that ``keys`` may let match."""
         index, always = self.by_word
         picked = set(always)
-        for key in keys:
-            found = index.get(key)
-            if found is not None:
-                picked.update(found)
+        for key in index.keys() & keys:       # a set operation in C: most words pick nothing
+            picked.update(index[key])
         chosen: dict[int, list[int]] = {}
         for i, j in sorted(picked):
             chosen.setdefault(i, []).append(j)
@@ -426,7 +433,7 @@ def _vocabulary(data: dict, nodes: dict, problem) -> Vocabulary:
     compound_re = re.compile("|".join(r"(?<![\w-])" + r"\s+".join(map(re.escape, p.split())) + r"(?![\w-])"
                                       for p in phrases), re.I) if phrases else None
     vocab = Vocabulary(compounds, compound_re, {}, set(), set(), set(), set(), None, None, None,
-                       compound_firsts={c[0] for c in compounds})
+                       compound_firsts=by_first_stem(compounds))
     vocab.negators = {t.stem for w in words("negators") for t in words_of(w, compounds)}
     vocab.hedges = {t.stem for w in words("hedges") for t in words_of(w, compounds)}
     vocab.clause_words = {t.stem for w in words("clause_words") for t in words_of(w, compounds)}
@@ -965,7 +972,7 @@ class _Reading:
 
 
 def read_sentence(sentence: Sentence, vocab: Vocabulary) -> _Reading:
-    stems, words = _stems_and_words(sentence.text, vocab.compounds, vocab.compound_firsts)
+    stems, words = _stems_and_words(sentence.text, vocab.compound_firsts)
     keys = set(stems)
     keys.update(words)
     return _Reading(sentence, vocab.compounds, stems, words, keys)
