@@ -109,7 +109,7 @@ class Bibliography:
     store: Store                                # keeps checked entries and formatted references
     sources: dict[str, Source] = field(default_factory=dict)
     formatted: bool = False
-    pending: tuple[str, "Callable[[], list[tuple[str, str]]]"] | None = None   # (digest, pandoc's result)
+    pending: "Formatting | None" = None         # started by start_formatting, read by format_references
 
     def ordered(self) -> list[Source]:
         return sorted(self.sources.values(), key=lambda s: (s.order, s.key))
@@ -252,14 +252,27 @@ def _date_ok(value) -> bool:
 _ENTRY_RE = re.compile(r'<div id="ref-([^"]+)" class="csl-entry"[^>]*>\s*(.*?)\s*</div>', re.S)
 
 
+@dataclass
+class Formatting:
+    """The formatted sources on their way: from the store, or from a pandoc still running."""
+
+    digest: str                                         # their key in the store
+    result: Callable[[], list[tuple[str, str]]]         # waits when pandoc runs; may raise FormattingFailed
+    fresh: bool                                         # pandoc's, so the store keeps it
+
+
 def start_formatting(bibliography: Bibliography) -> None:
     """Start pandoc now, while the pages load, when the store does not have these sources
     formatted.  ``format_references`` collects the result; a site that cites nothing never
     does, so a pandoc that fails or is missing only matters to a site that cites."""
     if bibliography.sources and bibliography.pending is None:
         payload, digest = _request(bibliography)
-        if not isinstance(bibliography.store.get("references", digest), list):
-            bibliography.pending = (digest, start_pandoc(payload))
+        known = bibliography.store.get("references", digest)
+        if isinstance(known, list):
+            formatted = [tuple(pair) for pair in known]
+            bibliography.pending = Formatting(digest, lambda: formatted, fresh=False)
+        else:
+            bibliography.pending = Formatting(digest, start_pandoc(payload), fresh=True)
 
 
 def format_references(bibliography: Bibliography, report: Report) -> None:
@@ -301,16 +314,11 @@ def _request(bibliography: Bibliography) -> tuple[str, str]:
 
 def _formatted(bibliography: Bibliography) -> list[tuple[str, str]]:
     """[(key, reference HTML)] in reference-list order: from the store, else pandoc's run."""
-    store = bibliography.store
-    digest, result = bibliography.pending or (None, None)
-    if result is None:
-        payload, digest = _request(bibliography)
-    known = store.get("references", digest)
-    if isinstance(known, list):
-        return [tuple(pair) for pair in known]
-    formatted = (result or start_pandoc(payload))()
-    bibliography.pending = None
-    store.put("references", digest, formatted)
+    start_formatting(bibliography)
+    pending, bibliography.pending = bibliography.pending, None
+    formatted = pending.result()
+    if pending.fresh:
+        bibliography.store.put("references", pending.digest, formatted)
     return formatted
 
 
